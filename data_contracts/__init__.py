@@ -1,0 +1,17 @@
+"""Pandera contracts for the Kitbag study folder (study-data.md), importable on their own."""
+
+from data_contracts.errors import ContractViolation, KitbagError, UnusableInput
+from data_contracts.schemas import CONTRACTS
+from data_contracts.settings import StudySettings, read_settings
+from data_contracts.validate import ValidatedStudy, validate_study
+
+__all__ = [
+    "CONTRACTS",
+    "ContractViolation",
+    "KitbagError",
+    "StudySettings",
+    "UnusableInput",
+    "ValidatedStudy",
+    "read_settings",
+    "validate_study",
+]

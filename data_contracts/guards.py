@@ -1,0 +1,107 @@
+"""Privacy guards: direct identifiers refused wherever they appear, never echoed.
+
+Every text cell of every data file in the study folder (including files study-data.md does not
+list) and every column name is scanned. A hit is reported by file, column and row only.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from data_contracts.report import Failure, failure
+
+# name -> pattern; matched case-insensitively anywhere in a cell. Word boundaries keep the
+# hex part of a pseudonym (e.g. C0123456789abcdef) from looking like a number.
+GUARDS: dict[str, str] = {
+    "email address": r"[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+",
+    "UK postcode": r"\b(?:gir ?0aa|[a-z]{1,2}\d[a-z\d]? ?\d[abd-hjlnp-uw-z]{2})\b",
+    "10-digit number (NHS number shape)": r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b",
+    "UPN shape (a letter and 12 digits)": r"\b[a-z]\d{12}\b",
+}
+# Only in `birth_year_month`: a full date of birth.
+FULL_DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
+FULL_DATE_COLUMN = "birth_year_month"
+
+_COMPILED = {name: re.compile(p, re.IGNORECASE) for name, p in GUARDS.items()}
+_ANY = re.compile("|".join(f"(?:{p})" for p in GUARDS.values()), re.IGNORECASE)
+_FULL_DATE = re.compile(FULL_DATE)
+
+
+def check_text(file: str, frame: pd.DataFrame) -> list[Failure]:
+    """Every guard hit in ``frame`` (cells read as text) and in its column names."""
+    found: list[Failure] = []
+    for position, name in enumerate(map(str, frame.columns)):
+        for guard in _hits(name, _ANY, _COMPILED):
+            found.append(Failure(file, f"column {position + 1} (name)", f"privacy: {guard}",
+                                 privacy=True))  # fmt: skip
+    if frame.empty or not len(frame.columns):
+        return found
+    # Scan each distinct value once: the columns are laid end to end and dictionary-encoded.
+    # A cell shorter than the shortest identifier cannot hold one (item answers, codes).
+    columns = [c for c in frame.columns if c == FULL_DATE_COLUMN or _longest(frame[c]) >= 5]
+    if not columns:
+        return found
+    frame = frame[columns]
+    chunks = [chunk for name in columns for chunk in _arrow_chunks(frame[name])]
+    cells = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
+    encoded = pc.dictionary_encode(cells)
+    values, index = encoded.dictionary, encoded.indices.fill_null(-1).to_numpy(False)
+    n = len(frame)
+    per_guard = (
+        {guard: _mask(values, pattern, index) for guard, pattern in GUARDS.items()}
+        if pc.any(pc.match_substring_regex(values, _ANY.pattern, ignore_case=True)).as_py()
+        else {}
+    )
+    for k, name in enumerate(frame.columns):
+        block = slice(k * n, (k + 1) * n)
+        if name == FULL_DATE_COLUMN:
+            found += _report(file, name, "full date of birth",
+                             _mask(values, FULL_DATE, index)[block])  # fmt: skip
+        for guard, mask in per_guard.items():
+            found += _report(file, name, guard, mask[block])
+    return found
+
+
+def _mask(values: pa.Array, pattern: str, index: np.ndarray) -> np.ndarray:
+    """For each cell (by its dictionary index), whether its value matches ``pattern``."""
+    hit = pc.match_substring_regex(values, pattern, ignore_case=True).fill_null(False)
+    hit = np.append(hit.to_numpy(zero_copy_only=False), False)  # index -1 = blank cell
+    return hit[index]
+
+
+def _longest(col: pd.Series) -> int:
+    """Length in bytes of the column's longest cell (0 when all blank)."""
+    longest = pc.max(pc.binary_length(pa.chunked_array(_arrow_chunks(col)))).as_py()
+    return longest or 0
+
+
+def _arrow_chunks(col: pd.Series) -> list[pa.Array]:
+    """A text column's Arrow chunks (other dtypes are converted to text first)."""
+    if not (isinstance(col.dtype, pd.ArrowDtype) and col.dtype.pyarrow_dtype == pa.string()):
+        col = col.astype(object).where(col.notna(), None).astype(str).where(col.notna(), None)
+        col = col.astype(pd.ArrowDtype(pa.string()))
+    arrow = pa.array(col.array)
+    return list(arrow.chunks) if isinstance(arrow, pa.ChunkedArray) else [arrow]
+
+
+def _report(file: str, column: object, guard: str, mask: np.ndarray) -> list[Failure]:
+    rows = np.flatnonzero(mask)
+    if not rows.size:
+        return []
+    return [failure(file, str(column), f"privacy: {guard}", rows, privacy=True)]
+
+
+def _hits(text: str, any_pattern: re.Pattern, patterns: dict[str, re.Pattern]) -> list[str]:
+    if not any_pattern.search(text):
+        return []
+    return [name for name, p in patterns.items() if p.search(text)]
+
+
+def contains_identifier(text: str) -> bool:
+    """True if ``text`` trips any guard (used to keep ids and values out of messages)."""
+    return bool(_ANY.search(text))

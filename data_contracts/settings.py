@@ -1,0 +1,98 @@
+"""study.toml: the study's settings, read with tomllib and checked field by field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_contracts.errors import UnusableInput
+from data_contracts.schemas import LA_SLUG
+
+SETTINGS_FILE = "study.toml"
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """The [study] table and the local authorities of study.toml."""
+
+    name: str
+    analysis_phase_start: dt.date
+    final_collection: dt.date
+    followup_days: int
+    sdc_threshold: int
+    local_authorities: dict[str, str]  # slug -> display name, in file order
+
+
+def _bad(path: Path, what: str) -> UnusableInput:
+    return UnusableInput(f"{path}: {what} See `kitbag docs` for the study.toml format.")
+
+
+def read_settings(study_dir: Path) -> StudySettings:
+    """Read and check ``study_dir/study.toml``; raise `UnusableInput` naming the problem."""
+    path = Path(study_dir) / SETTINGS_FILE
+    if not path.is_file():
+        raise _bad(path, "the study settings file is missing.")
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _bad(path, f"is not UTF-8 text (byte {exc.start}).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad(path, f"is not valid TOML ({exc}).") from None
+
+    study = data.get("study")
+    if not isinstance(study, dict):
+        raise _bad(path, "has no [study] table.")
+    las = data.get("local_authorities")
+    if not isinstance(las, dict) or not las:
+        raise _bad(path, "has no [local_authorities] table (slug = display name).")
+    for slug, display in las.items():
+        if not re.match(LA_SLUG, slug) or slug == "all" or not isinstance(display, str):
+            raise _bad(
+                path,
+                f"[local_authorities] key '{slug}' must be a lower-case slug (not 'all') "
+                "with a quoted display name.",
+            )
+
+    def field(key: str, kind: type, default: object = None) -> object:
+        value = study.get(key, default)
+        if value is None:
+            raise _bad(path, f"[study] is missing `{key}`.")
+        if kind is dt.date:
+            ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+        elif kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+        else:
+            ok = isinstance(value, kind)
+        if not ok:
+            want = {dt.date: "a date (YYYY-MM-DD, unquoted)", int: "a positive whole number",
+                    str: "a quoted string"}[kind]  # fmt: skip
+            raise _bad(path, f"[study] `{key}` must be {want}.")
+        return value
+
+    return StudySettings(
+        name=field("name", str),
+        analysis_phase_start=field("analysis_phase_start", dt.date),
+        final_collection=field("final_collection", dt.date),
+        followup_days=field("followup_days", int, 365),
+        sdc_threshold=field("sdc_threshold", int, 10),
+        local_authorities=dict(las),
+    )
+
+
+def settings_toml(settings: StudySettings) -> str:
+    """Render settings back to study.toml text (used by `kitbag synth` and the archive)."""
+    lines = [
+        "[study]",
+        f'name = "{settings.name}"',
+        f"analysis_phase_start = {settings.analysis_phase_start.isoformat()}",
+        f"final_collection = {settings.final_collection.isoformat()}",
+        f"followup_days = {settings.followup_days}",
+        f"sdc_threshold = {settings.sdc_threshold}",
+        "",
+        "[local_authorities]",
+        *(f'{slug} = "{name}"' for slug, name in settings.local_authorities.items()),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,161 @@
+"""The `kitbag` command: a thin shell that parses arguments and calls the package.
+
+Exit codes: 0 success, 1 a finding (failed contract, failed verify), 2 unusable input.
+Errors are one readable paragraph; a traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from data_contracts.errors import KitbagError
+
+DEFAULT_STUDY = Path("data/synthetic")
+DEFAULT_DEMO_OUT = Path("reports/demo")
+MAX_ROWS_SHOWN = 6
+
+out = Console(highlight=False, soft_wrap=False)
+if not out.is_terminal:
+    out.width = max(out.width, 120)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+# --- commands -----------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    from data_contracts import validate_study
+
+    started = time.perf_counter()
+    validated = validate_study(args.study)
+    report = validated.report
+    seconds = time.perf_counter() - started
+    if report.ok:
+        rows = sum(len(f) for f in validated.frames.values())
+        out.print(f"[green]OK[/] {args.study}: every contract holds "
+                  f"({len(validated.frames)} files, {rows:,} rows, {seconds:.2f} s).")  # fmt: skip
+        return 0
+    print_failures(report)
+    return 1
+
+
+def print_failures(report) -> None:  # noqa: ANN001 - ValidationReport
+    table = Table(title=f"Contract failures in {report.study_dir}", title_justify="left")
+    for name in ("file", "column", "rows", "check", "count"):
+        table.add_column(name, overflow="fold")
+    table.caption = "rows: 1 = the first data row after the header"
+    for f in sorted(report.failures, key=lambda f: (f.file, f.column, f.check)):
+        shown = ", ".join(map(str, f.rows[:MAX_ROWS_SHOWN]))
+        if len(f.rows) > MAX_ROWS_SHOWN:
+            shown += ", …"
+        check = f.check + (" (value not shown)" if f.privacy else "")
+        table.add_row(f.file, f.column, shown or "(whole file)", check, str(f.count))
+    out.print(table)
+    out.print(f"{report.summary()}. Values are never printed; look rows up in the file.")
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from kitbag_analysis.synth import SynthSpec, write_study
+
+    if args.children < 40:
+        raise KitbagError("--children must be at least 40 (four authorities, ten teams each).")
+    spec = SynthSpec(seed=args.seed, children=args.children, effect_size=args.effect_size)
+    with out.status(f"Writing a synthetic study of {args.children:,} children to {args.out}"):
+        path = write_study(args.out, spec, fmt=args.format)
+    out.print(f"Wrote synthetic study to {path} (seed {args.seed}, effect size "
+              f"{args.effect_size}); true effects in {path / 'synthetic_truth.json'}.")  # fmt: skip
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from data_contracts.docs import render
+
+    sys.stdout.write(render())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kitbag_analysis.study import load_study
+    from kitbag_analysis.summary import holdings
+    from kitbag_analysis.synth import SynthSpec, write_study
+
+    study_dir = Path(args.study)
+    if not (study_dir / "study.toml").exists():
+        with out.status(f"Making the synthetic study in {study_dir}"):
+            write_study(study_dir, SynthSpec())
+        out.print(f"Made the built-in synthetic study in {study_dir}.")
+    with out.status("Validating and loading (withdrawn, objected, restricted excluded)"):
+        study = load_study(study_dir)
+    table = holdings(study).T
+    rich_table = Table(title=f"{study.settings.name}: what the study holds")
+    rich_table.add_column("")
+    for unit in table.columns:
+        rich_table.add_column(str(unit), justify="right")
+    for label, row in table.iterrows():
+        rich_table.add_row(str(label), *(f"{v:,}" for v in row))
+    out.print(rich_table)
+    out.print("Every contract holds; excluded participants removed before any count above.")
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks on error")
+    parser = argparse.ArgumentParser(
+        prog="kitbag", parents=[common],
+        description="Evaluation workbench for the 'Putting Kitbags to Work' trial.",
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_, description=help_)
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("validate", cmd_validate, "check every contract of a study folder")
+    p.add_argument("study", type=Path)
+
+    p = add("synth", cmd_synth, "write a synthetic study folder with known true effects")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=20210423)
+    p.add_argument("--children", type=int, default=9000)
+    p.add_argument("--effect-size", type=float, default=0.2)
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+
+    add("docs", cmd_docs, "print the data dictionary (Markdown) generated from the contracts")
+
+    p = add("demo", cmd_demo, "make the synthetic study if absent and run the main job on it")
+    p.add_argument("--study", type=Path, default=DEFAULT_STUDY)
+    p.add_argument("--out", type=Path, default=DEFAULT_DEMO_OUT)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except KitbagError as exc:
+        if args.debug:
+            raise
+        err.print(f"kitbag {args.command}: {exc}", markup=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("kitbag: interrupted.")
+        return 130
+    except Exception as exc:  # an unexpected failure still gets one readable paragraph
+        if args.debug:
+            raise
+        err.print(f"kitbag {args.command}: could not complete ({type(exc).__name__}: {exc}). "
+                  "Nothing was changed in the study folder. Re-run with --debug for the "
+                  "traceback.", markup=False)  # fmt: skip
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Shared fixtures: small synthetic studies written once per session, copied per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kitbag_analysis.synth import SynthSpec, write_study
+
+SMALL = SynthSpec(seed=7, children=400)
+
+
+@pytest.fixture(scope="session")
+def small_study_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_study(tmp_path_factory.mktemp("small") / "study", SMALL)
+
+
+@pytest.fixture
+def study(small_study_master: Path, tmp_path: Path) -> Path:
+    """A fresh, valid copy of the small study that a test may corrupt."""
+    target = tmp_path / "study"
+    shutil.copytree(small_study_master, target)
+    return target
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def rewrite(study: Path, file: str, change: Callable[[pd.DataFrame], pd.DataFrame | None]) -> None:
+    """Apply ``change`` to a study file read as text and write it back."""
+    path = study / f"{file}.csv"
+    frame = read_csv_text(path)
+    result = change(frame)
+    (frame if result is None else result).to_csv(path, index=False)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file's bytes, to prove a command changed nothing."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -1,0 +1,91 @@
+"""Privacy guards: direct identifiers refused anywhere, never echoed; pseudonyms never trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import rewrite
+from data_contracts import validate_study
+from data_contracts.guards import check_text, contains_identifier
+from kitbag_analysis.cli import main
+
+SECRETS = {
+    "email address": "jo.bloggs@example.org",
+    "UK postcode": "SW1A 1AA",
+    "10-digit number (NHS number shape)": "943 476 5919",
+    "UPN shape (a letter and 12 digits)": "A123456789012",
+}
+
+
+def _frame(value: str) -> pd.DataFrame:
+    return pd.DataFrame({"team_id": ["BEX-T01", value]}).astype(pd.ArrowDtype(pa.string()))
+
+
+@pytest.mark.parametrize(("guard", "value"), SECRETS.items())
+def test_each_guard_fires(guard: str, value: str) -> None:
+    [hit] = check_text("teams.csv", _frame(value))
+    assert hit.check == f"privacy: {guard}" and hit.rows == (2,) and hit.privacy
+
+
+@pytest.mark.parametrize("value", ["9434765919", "ec1a1bb", "someone@nhs.net", "b123456789012"])
+def test_guard_variants(value: str) -> None:
+    assert check_text("x.csv", _frame(value))
+
+
+@given(st.sampled_from("CPF"), st.text("0123456789abcdef", min_size=16, max_size=16))
+def test_pseudonyms_never_trip_guards(prefix: str, hexpart: str) -> None:
+    assert not contains_identifier(prefix + hexpart)
+    assert check_text("x.csv", _frame(prefix + hexpart)) == []
+
+
+@pytest.mark.parametrize("value", ["BEX-T07", "2021-05-01", "2021-05", "U1", "not_recorded",
+                                   "WBRI", "12.5", "family_support_worker"])  # fmt: skip
+def test_ordinary_values_never_trip(value: str) -> None:
+    assert check_text("x.csv", _frame(value)) == []
+
+
+@pytest.mark.parametrize(("guard", "value"), SECRETS.items())
+def test_guard_refuses_study_without_echo(study: Path, guard: str, value: str, capsys) -> None:
+    def change(f: pd.DataFrame) -> None:
+        f.loc[2, "ethnicity"] = value
+
+    rewrite(study, "children", change)
+    hits = [f for f in validate_study(study).report.failures if f.check == f"privacy: {guard}"]
+    assert [(h.file, h.column, h.rows) for h in hits] == [("children.csv", "ethnicity", (3,))]
+    assert main(["validate", str(study)]) == 1
+    printed = capsys.readouterr()
+    assert value not in printed.out + printed.err
+    assert "children.csv" in printed.out and "ethnicity" in printed.out
+
+
+@pytest.mark.parametrize("value", ["2012-05-14", "14/05/2012", "2012/5/14"])
+def test_full_date_of_birth_refused_without_echo(study: Path, value: str, capsys) -> None:
+    def change(f: pd.DataFrame) -> None:
+        f.loc[0, "birth_year_month"] = value
+
+    rewrite(study, "children", change)
+    hits = [f for f in validate_study(study).report.failures if "full date of birth" in f.check]
+    assert hits and hits[0].rows == (1,) and hits[0].column == "birth_year_month"
+    assert main(["validate", str(study)]) == 1
+    out = capsys.readouterr()
+    assert value not in out.out + out.err
+
+
+def test_guard_scans_files_outside_the_spec(study: Path, capsys) -> None:
+    pd.DataFrame({"note": ["call 020 7946 0000", "jo@example.org"]}).to_csv(study / "notes.csv", index=False)
+    found = validate_study(study).report.failures
+    assert any(f.file == "notes.csv" and f.check == "privacy: email address" for f in found)
+    assert any(f.file == "notes.csv" and "not a file of study-data.md" in f.check for f in found)
+
+
+def test_identifier_in_column_name_withheld(study: Path, capsys) -> None:
+    rewrite(study, "carers", lambda f: f.assign(**{"jo@example.org": "x"}))
+    assert main(["validate", str(study)]) == 1
+    out = capsys.readouterr().out
+    assert "jo@example.org" not in out and "carers.csv" in out

@@ -1,0 +1,64 @@
+"""`kitbag synth`: realistic, valid, deterministic, with known true effects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from conftest import snapshot
+from data_contracts import validate_study
+from kitbag_analysis.cli import main
+from kitbag_analysis.study import load_study
+from kitbag_analysis.synth import TRUTH_FILE, SynthSpec, generate
+
+OUTCOMES = ["sdq_total", "cries8_total", "placement_moves", "missing_episodes",
+            "referral_followup", "gse_practitioner", "pss10_total", "sickness_days", "gse_carer"]  # fmt: skip
+
+
+def test_default_size_validates_clean(tmp_path: Path) -> None:
+    assert main(["synth", "--out", str(tmp_path / "s")]) == 0
+    validated = validate_study(tmp_path / "s")
+    assert validated.report.ok, validated.report.failures[:5]
+    assert 8500 <= len(validated.frames["children"]) <= 9500
+    truth = json.loads((tmp_path / "s" / TRUTH_FILE).read_text())
+    assert sorted(truth["outcomes"]) == sorted(OUTCOMES)
+
+
+def test_deterministic_for_a_seed(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        main(["synth", "--out", str(tmp_path / name), "--children", "300", "--seed", "5"])
+    assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+    main(["synth", "--out", str(tmp_path / "c"), "--children", "300", "--seed", "6"])
+    assert snapshot(tmp_path / "a") != snapshot(tmp_path / "c")
+
+
+def test_parquet_output_validates(tmp_path: Path) -> None:
+    assert main(["synth", "--out", str(tmp_path / "p"), "--children", "300", "--format", "parquet"]) == 0
+    assert validate_study(tmp_path / "p").report.ok
+
+
+def test_study_has_the_realistic_features(small_study_master: Path) -> None:
+    files, _ = generate(SynthSpec(seed=7, children=400))
+    teams = files["teams"]
+    assert set(teams["local_authority"]) == {"bexley", "haringey", "oxfordshire", "warwickshire"}
+    per_la = teams.groupby("local_authority")["arm"].value_counts().unstack()
+    assert (per_la >= 2).all().all()  # randomised within LA
+    assert files["placements"]["episode_end"].isna().any()  # open episodes
+    assert set(files["placements"]["reason_new_episode"]) >= {"S", "P"}
+    measures = files["child_measures"]
+    assert measures.filter(like="sdq_").isna().any().any()  # blank items
+    assert (measures["wave"] == "followup").sum() < (measures["wave"] == "baseline").sum()
+    consent = files["consent"]
+    assert consent["participant_id"].duplicated().any()  # histories
+    dates = pd.to_datetime(consent["status_changed_on"])
+    withdrawn = consent["status"] == "withdrawn"
+    assert (dates[withdrawn] < "2022-03-01").any() and (dates[withdrawn] >= "2022-03-01").any()
+    study = load_study(small_study_master)
+    assert all(v > 0 for v in study.excluded.values())
+
+
+def test_null_effect_size(tmp_path: Path) -> None:
+    _, truth = generate(SynthSpec(children=300, effect_size=0.0))
+    assert all(abs(o["value"]) < 1e-12 for o in truth["outcomes"].values())
