@@ -73,7 +73,6 @@ def _check_contract(
         cases = exc.failure_cases
     # A cell that failed to parse is already reported as a type failure.
     unparsed = {(f.column, r) for f in already for r in f.rows}
-    found: list[Failure] = []
     cases = cases.assign(column=cases["column"].astype(object), check=cases["check"].astype(str))
     merged: dict[tuple[str, str], set[int]] = {}
     for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
@@ -86,9 +85,7 @@ def _check_contract(
     return [Failure(file, col, label, tuple(sorted(rows))) for (col, label), rows in merged.items()]
 
 
-def _describe(
-    model: type, column: object, check: str, group: pd.DataFrame
-) -> tuple[str, str]:
+def _describe(model: type, column: object, check: str, group: pd.DataFrame) -> tuple[str, str]:
     """A readable (column, check) for one pandera failure group."""
     check_name = check.split("(", 1)[0]
     rule_col = rule_column(model, check_name)

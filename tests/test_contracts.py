@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import rewrite, snapshot
+
 from data_contracts import validate_study
 from kitbag_analysis.cli import main
 

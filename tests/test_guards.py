@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from conftest import rewrite
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import rewrite
 from data_contracts import validate_study
 from data_contracts.guards import check_text, contains_identifier
 from kitbag_analysis.cli import main

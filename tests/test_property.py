@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+from conftest import read_csv_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import read_csv_text
 from data_contracts import UnusableInput, validate_study
 from data_contracts.schemas import CONTRACTS
 

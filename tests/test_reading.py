@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import snapshot
+
 from data_contracts import UnusableInput, validate_study
 from kitbag_analysis.cli import main
 

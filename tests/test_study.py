@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import rewrite
+
 from data_contracts import ContractViolation
 from kitbag_analysis.study import PARTICIPANTS, excluded_ids, latest_status, load_study
 
@@ -49,7 +49,7 @@ def test_load_study_removes_every_row_of_excluded(study: Path) -> None:
     carers = _pick(study, "carer_measures", "carer_id", 1)
     staff = _pick(study, "absence", "practitioner_id", 2)
     rows = [
-        (kids[0], "child", "active", "2021-01-01"), (kids[0], "withdrawn", "2021-06-01"),
+        (kids[0], "child", "active", "2021-01-01"), (kids[0], "child", "withdrawn", "2021-06-01"),
         (kids[1], "child", "withdrawn", "2021-01-01"), (kids[1], "child", "active", "2021-06-01"),
         (kids[2], "child", "objected", "2022-04-01"),
         (staff[0], "practitioner", "restricted", "2021-01-01"),
@@ -57,7 +57,7 @@ def test_load_study_removes_every_row_of_excluded(study: Path) -> None:
         (carers[0], "carer", "withdrawn", "2021-01-01"),
         ("C" + "ab" * 8, "child", "withdrawn", "2020-10-01"),  # erased already: in register only
     ]
-    rows[1] = (kids[0], "child", "withdrawn", "2021-06-01")
+
     consent = pd.DataFrame(rows, columns=["participant_id", "participant_type", "status",
                                           "status_changed_on"])  # fmt: skip
     consent.to_csv(study / "consent.csv", index=False)
@@ -66,7 +66,7 @@ def test_load_study_removes_every_row_of_excluded(study: Path) -> None:
     loaded = load_study(study)
     gone = {kids[0], kids[2], staff[0], carers[0]}
     kept = {kids[1], staff[1]}
-    for kind, (_people, id_col, files) in PARTICIPANTS.items():
+    for _people, id_col, files in PARTICIPANTS.values():
         for name in files:
             ids = set(loaded[name][id_col])
             assert not ids & gone, (name, ids & gone)

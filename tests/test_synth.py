@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
-
 from conftest import snapshot
+
 from data_contracts import validate_study
 from kitbag_analysis.cli import main
 from kitbag_analysis.study import load_study
