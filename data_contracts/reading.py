@@ -242,7 +242,9 @@ def _parse_whole(col: pd.Series) -> tuple[pd.api.extensions.ExtensionArray, np.n
     if parsed is None:
         parsed, bad = _parse_number_slow(col)
         parsed = parsed.to_numpy(dtype="float64", na_value=np.nan)
-    whole = np.isfinite(parsed) & (np.nan_to_num(parsed) % 1 == 0)
+    # beyond 2**53 a float no longer holds every whole number: not a plausible value here
+    whole = np.isfinite(parsed) & (np.abs(np.nan_to_num(parsed)) < 2**53)
+    whole &= np.nan_to_num(parsed) % 1 == 0
     bad = col.notna().to_numpy(dtype=bool) & ~whole
     values = pd.arrays.IntegerArray(np.where(whole, parsed, 0).astype("int64"), ~whole)
     return values, bad

@@ -1,0 +1,107 @@
+"""`analyse(study, unit)`: every outcome of analysis-plan.md §3 for one unit, in the structure
+of results.json (outputs.md), plus the §5 tables before disclosure control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from kitbag_analysis import tables
+from kitbag_analysis.models import (
+    NotEstimable,
+    check_estimable,
+    design,
+    fit_continuous,
+    fit_glm,
+    hedges_g,
+    ratio_effect,
+)
+from kitbag_analysis.outcomes import OUTCOMES, POPULATIONS, Outcome, analysis_frame
+from kitbag_analysis.study import Study
+from kitbag_analysis.units import ALL, restrict
+
+EFFECT_MEASURE = {"count": "irr", "binary": "odds_ratio"}
+
+
+@dataclass
+class UnitAnalysis:
+    """One unit's results (results.json) and its §5 tables (exact, before disclosure control)."""
+
+    unit: str
+    results: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+
+def _arm_counts(frame: pd.DataFrame, what: str) -> dict[str, int]:
+    by_arm = (
+        frame.groupby("arm")[what].nunique() if what == "team_id" else frame.groupby("arm").size()
+    )
+    return {"kitbag": int(by_arm.get(1, 0)), "control": int(by_arm.get(0, 0))}
+
+
+def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[dict, pd.DataFrame]:
+    """Fit one outcome; a not-estimable outcome is a status with a reason, never an error."""
+    frame = analysis_frame(study, outcome)
+    result: dict = {
+        "outcome": outcome.name,
+        "population": outcome.population,
+        "kind": outcome.kind,
+        "status": "ok",
+        "model": None,
+        "n": _arm_counts(frame, "id"),
+        "n_teams": _arm_counts(frame, "team_id"),
+    }
+    try:
+        check_estimable(frame)
+        covariates = ["baseline"] if "baseline" in frame else []
+        covariates += list(outcome.covariates)
+        la_levels = list(study.settings.local_authorities) if pooled else None
+        X = design(frame, covariates, la_levels)
+        if outcome.kind == "continuous":
+            fit = fit_continuous(frame, X)
+            effect = hedges_g(frame, fit)
+        else:
+            fit = fit_glm(frame, X, outcome.kind)
+            effect = ratio_effect(fit, EFFECT_MEASURE[outcome.kind])
+    except NotEstimable as reason:
+        result.update(status="not_estimable", reason=str(reason))
+        return result, frame
+    lo, hi = fit.ci
+    result.update(
+        model=fit.model,
+        estimate=fit.estimate,
+        se=fit.se,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=fit.p_value,
+        effect=effect,
+        df_resid=fit.df_resid,
+    )
+    if outcome.kind == "continuous":
+        result["icc"] = fit.icc
+        result["variance"] = fit.variance
+    return result, frame
+
+
+def analyse(study: Study, unit: str) -> UnitAnalysis:
+    """Every outcome for ``unit`` (an LA slug or ``all``), with the §5 tables."""
+    view = restrict(study, unit)
+    analyses, frames = [], {}
+    for outcome in OUTCOMES:
+        result, frame = analyse_outcome(view, outcome, pooled=unit == ALL)
+        analyses.append(result)
+        frames[outcome.name] = frame
+    excluded = view.excluded
+    results = {"unit": unit, "excluded": excluded, "analyses": analyses}
+    unit_tables = {
+        "participant_flow": tables.participant_flow(view, frames),
+        "baseline": tables.baseline_characteristics(view),
+        "effectiveness": tables.effectiveness(analyses),
+        "uptake": tables.uptake(view),
+    }
+    return UnitAnalysis(unit=unit, results=results, tables=unit_tables, frames=frames)
+
+
+__all__ = ["POPULATIONS", "UnitAnalysis", "analyse"]

@@ -1,0 +1,223 @@
+"""The trial models of analysis-plan.md §4.
+
+Continuous outcomes: a linear mixed model with a random team intercept, fitted by REML at the
+*global* maximum of the REML likelihood over γ = τ²/σ² ≥ 0 (boundary included), as lme4 finds
+it. statsmodels' `MixedLM.loglike(..., profile_fe=True)` gives the REML likelihood with the fixed
+effects and σ² profiled out; a log grid over γ refined by a bounded Brent search finds its
+maximum, which is compared with the value at τ² = 0. The SE of the arm coefficient is the
+model-based one, √ diag σ̂²(XᵀĤ⁻¹X)⁻¹ with Ĥ = I + γ̂ZZᵀ inverted per team in closed form.
+At the boundary, or with an ICC below 0.001, OLS with team-clustered SEs is used instead.
+
+Count outcomes: Poisson GLM with log(exposure) offset; binary: logistic GLM; both with
+team-clustered (sandwich) SEs and statsmodels' default small-sample correction.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import optimize, stats
+from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+Z95 = 1.959964  # the plan's Wald multiplier
+MIN_TEAMS_PER_ARM = 2
+MIN_PARTICIPANTS_PER_ARM = 10
+ICC_FLOOR = 0.001
+LOG10_GAMMA_GRID = np.arange(-6.0, 3.0001, 0.25)  # γ from 1e-6 to 1e3
+
+
+class NotEstimable(Exception):
+    """The plan's not-estimable rules, or a model that cannot be fitted; carries the reason."""
+
+
+@dataclass
+class Fit:
+    """What a model reports about the arm coefficient (on the model scale)."""
+
+    model: str
+    estimate: float
+    se: float
+    df_resid: float
+    icc: float | None = None
+    variance: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return self.estimate - Z95 * self.se, self.estimate + Z95 * self.se
+
+    @property
+    def p_value(self) -> float:
+        return float(2 * stats.norm.sf(abs(self.estimate / self.se)))
+
+
+def design(frame: pd.DataFrame, covariates: list[str], la_levels: list[str] | None) -> pd.DataFrame:
+    """The fixed-effects design: intercept, arm, covariates, LA dummies (first LA = reference)."""
+    cols: dict[str, np.ndarray] = {
+        "const": np.ones(len(frame)),
+        "arm": frame["arm"].to_numpy(float),
+    }
+    for name in covariates:
+        if name == "carer_type":
+            cols["carer_type[kinship]"] = (frame[name] == "kinship").to_numpy(float)
+        else:
+            cols[name] = frame[name].to_numpy(float)
+    if la_levels:
+        present = [la for la in la_levels if (frame["local_authority"] == la).any()]
+        for la in present[1:]:
+            cols[f"local_authority[{la}]"] = (frame["local_authority"] == la).to_numpy(float)
+    return pd.DataFrame(cols, index=frame.index)
+
+
+# --- REML at the global maximum ------------------------------------------------------------
+def reml_loglike_at_zero(y: np.ndarray, X: np.ndarray) -> float:
+    """The REML log-likelihood at τ² = 0 (the OLS fit), in statsmodels' own parametrisation."""
+    n, p = X.shape
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    qf = float(np.sum((y - X @ beta) ** 2))
+    _, logdet_xtx = np.linalg.slogdet(X.T @ X)
+    m = n - p
+    return (-m * np.log(qf) / 2 - logdet_xtx / 2 - m * np.log(2 * np.pi) / 2
+            + m * np.log(m) / 2 - m / 2)  # fmt: skip
+
+
+def reml_maximum(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> tuple[float, float, float]:
+    """(γ̂, log-likelihood at γ̂, log-likelihood at 0) for the random-intercept model.
+
+    γ̂ is 0 when the boundary is the global maximum.
+    """
+    model = MixedLM(y, X, groups=groups)  # REML by default
+    # what MixedLM.fit() sets before it evaluates the likelihood: no penalties
+    model.fe_pen, model.cov_pen, model._cov_sing = None, None, 0
+    k_fe = X.shape[1]
+
+    def loglike(log10_gamma: float) -> float:
+        params = MixedLMParams.from_components(
+            fe_params=np.zeros(k_fe), cov_re=np.array([[10.0**log10_gamma]])
+        )
+        return float(model.loglike(params, profile_fe=True))
+
+    grid = np.array([loglike(g) for g in LOG10_GAMMA_GRID])
+    best = int(np.nanargmax(grid))
+    lo = LOG10_GAMMA_GRID[max(best - 1, 0)]
+    hi = LOG10_GAMMA_GRID[min(best + 1, len(LOG10_GAMMA_GRID) - 1)]
+    found = optimize.minimize_scalar(
+        lambda g: -loglike(g), bounds=(lo, hi), method="bounded", options={"xatol": 1e-9}
+    )
+    log10_gamma, ll_best = float(found.x), -float(found.fun)
+    if grid[best] > ll_best:
+        log10_gamma, ll_best = float(LOG10_GAMMA_GRID[best]), float(grid[best])
+    ll_zero = reml_loglike_at_zero(y, X)
+    if ll_zero >= ll_best:
+        return 0.0, ll_zero, ll_zero
+    return 10.0**log10_gamma, ll_best, ll_zero
+
+
+def gls_at(y: np.ndarray, X: np.ndarray, codes: np.ndarray, gamma: float) -> dict:
+    """β̂, σ̂² (REML) and Cov(β̂) at γ, with H⁻¹ per team in closed form:
+    H_j⁻¹ = I − γ/(1 + γ n_j) 11ᵀ."""
+    n, p = X.shape
+    n_j = np.bincount(codes).astype(float)
+    w = gamma / (1.0 + gamma * n_j)
+    sx = np.zeros((len(n_j), p))
+    np.add.at(sx, codes, X)
+    sy = np.bincount(codes, weights=y)
+    a = X.T @ X - (sx * w[:, None]).T @ sx
+    b = X.T @ y - (sx * w[:, None]).T @ sy
+    beta = np.linalg.solve(a, b)
+    r = y - X @ beta
+    sr = np.bincount(codes, weights=r)
+    quad = float(r @ r - np.sum(w * sr**2))
+    sigma2 = quad / (n - p)
+    return {"beta": beta, "sigma2": sigma2, "cov": sigma2 * np.linalg.inv(a)}
+
+
+def fit_continuous(frame: pd.DataFrame, X: pd.DataFrame) -> Fit:
+    """Linear mixed model (REML, global maximum) or the OLS cluster-robust fallback."""
+    y = frame["y"].to_numpy(float)
+    codes = pd.factorize(frame["team_id"], sort=True)[0]
+    gamma, _, _ = reml_maximum(y, X.to_numpy(), codes)
+    arm = list(X.columns).index("arm")
+    icc = gamma / (1.0 + gamma)
+    if gamma > 0 and icc >= ICC_FLOOR:
+        gls = gls_at(y, X.to_numpy(), codes, gamma)
+        return Fit(
+            model="mixedlm",
+            estimate=float(gls["beta"][arm]),
+            se=float(np.sqrt(gls["cov"][arm, arm])),
+            df_resid=float(len(y) - X.shape[1]),
+            icc=float(icc),
+            variance={"team": float(gamma * gls["sigma2"]), "residual": float(gls["sigma2"])},
+        )
+    ols = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    return Fit(
+        model="ols_cluster_robust",
+        estimate=float(ols.params["arm"]),
+        se=float(ols.bse["arm"]),
+        df_resid=float(ols.df_resid),
+        icc=None,
+        variance={"team": 0.0, "residual": float(ols.scale)},
+    )
+
+
+def fit_glm(frame: pd.DataFrame, X: pd.DataFrame, kind: str) -> Fit:
+    """Poisson (count, log-exposure offset) or logistic (binary) GLM, team-clustered SEs."""
+    codes = pd.factorize(frame["team_id"], sort=True)[0]
+    if kind == "count":
+        family, offset, name = (
+            sm.families.Poisson(),
+            np.log(frame["exposure"].to_numpy(float)),
+            "poisson_glm_cluster",
+        )
+    else:
+        family, offset, name = sm.families.Binomial(), None, "logistic_glm_cluster"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            result = sm.GLM(frame["y"].to_numpy(float), X, family=family, offset=offset).fit(
+                cov_type="cluster", cov_kwds={"groups": codes}
+            )
+        except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as exc:
+            raise NotEstimable(f"the model could not be fitted ({type(exc).__name__})") from exc
+    estimate, se = float(result.params["arm"]), float(result.bse["arm"])
+    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
+        raise NotEstimable("the model gave no finite estimate for arm")
+    return Fit(model=name, estimate=estimate, se=se, df_resid=float(result.df_resid))
+
+
+def check_estimable(frame: pd.DataFrame) -> None:
+    """The plan's rules: ≥ 2 teams and ≥ 10 analysed participants per arm; y must vary."""
+    for arm, label in ((1, "kitbag"), (0, "control")):
+        part = frame.loc[frame["arm"] == arm]
+        teams = part["team_id"].nunique()
+        if teams < MIN_TEAMS_PER_ARM:
+            raise NotEstimable(f"fewer than {MIN_TEAMS_PER_ARM} teams in the {label} arm")
+        if len(part) < MIN_PARTICIPANTS_PER_ARM:
+            raise NotEstimable(
+                f"fewer than {MIN_PARTICIPANTS_PER_ARM} analysed participants in the {label} arm"
+            )
+    if frame["y"].nunique() < 2:
+        raise NotEstimable("no variation in the outcome")
+
+
+def hedges_g(frame: pd.DataFrame, fit: Fit) -> dict:
+    """g = J b / s with s the pooled within-arm SD (ddof 1) of y; CI = J (CI of b) / s."""
+    groups = [frame.loc[frame["arm"] == a, "y"] for a in (1, 0)]
+    n1, n0 = (len(g) for g in groups)
+    pooled = np.sqrt(((n1 - 1) * groups[0].var(ddof=1) + (n0 - 1) * groups[1].var(ddof=1))
+                     / (n1 + n0 - 2))  # fmt: skip
+    j = 1 - 3 / (4 * (n1 + n0) - 9)
+    lo, hi = fit.ci
+    return {"measure": "hedges_g", "value": float(j * fit.estimate / pooled),
+            "ci_low": float(j * lo / pooled), "ci_high": float(j * hi / pooled)}  # fmt: skip
+
+
+def ratio_effect(fit: Fit, measure: str) -> dict:
+    lo, hi = fit.ci
+    return {"measure": measure, "value": float(np.exp(fit.estimate)),
+            "ci_low": float(np.exp(lo)), "ci_high": float(np.exp(hi))}  # fmt: skip

@@ -1,0 +1,177 @@
+"""The tables every report carries (analysis-plan.md §5), exact and before disclosure control.
+
+Counts stay counts here; `sdc` decides what may be shown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.ages import age_in_years
+from kitbag_analysis.outcomes import OUTCOME_BY_NAME, OUTCOMES, POPULATIONS, measure_scores
+from kitbag_analysis.study import Study
+from kitbag_analysis.windows import child_windows
+
+ARMS = (("kitbag", 1), ("control", 0))
+AGE_BANDS = ((0, 4, "0–4"), (5, 10, "5–10"), (11, 15, "11–15"), (16, 200, "16+"))
+ETHNIC_GROUPS = {"W": "White", "M": "Mixed", "A": "Asian", "B": "Black"}
+OTHER_ETHNICITY = "Other/not known"
+BASELINE_SCORES = {
+    "children": ("sdq_total", "cries8_total"),
+    "practitioners": ("gse_total", "pss10_total"),
+    "carers": ("gse_total",),
+}
+
+
+def _arm_of(study: Study, people: str) -> pd.DataFrame:
+    teams = study["teams"][["team_id", "arm"]]
+    return study[people].merge(teams, on="team_id", how="inner")
+
+
+def participant_flow(study: Study, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """CONSORT-style flow per population and arm."""
+    rows = []
+    teams = study["teams"]["arm"].value_counts()
+    excluded = study.exclusions.merge(study["teams"][["team_id", "arm"]], on="team_id", how="left")
+    for pop in POPULATIONS.values():
+        people = _arm_of(study, pop.people)
+        gone = excluded.loc[excluded["participant_type"] == pop.participant_type]
+        measures = study[pop.measures]
+
+        def by_arm(frame: pd.DataFrame, arm_col: str = "arm") -> dict[str, int]:
+            counts = frame[arm_col].value_counts()
+            return {arm: int(counts.get(arm, 0)) for arm, _ in ARMS}
+
+        def with_wave(wave: str, pop=pop, people=people, measures=measures) -> dict[str, int]:
+            ids = measures.loc[measures["wave"] == wave, pop.id]
+            return by_arm(people.loc[people[pop.id].isin(ids)])
+
+        stages = [
+            ("teams randomised", {arm: int(teams.get(arm, 0)) for arm, _ in ARMS}),
+            ("enrolled", {a: by_arm(people)[a] + by_arm(gone)[a] for a, _ in ARMS}),
+            ("excluded (withdrawn, objected or restricted)", by_arm(gone)),
+            ("included", by_arm(people)),
+            ("with a baseline measure", with_wave("baseline")),
+            ("with a follow-up measure", with_wave("followup")),
+        ]
+        for outcome in OUTCOMES:
+            if outcome.population == pop.name:
+                frame = frames[outcome.name]
+                n = frame["arm"].value_counts()
+                stages.append((f"analysed: {outcome.name}",
+                               {arm: int(n.get(code, 0)) for arm, code in ARMS}))  # fmt: skip
+        for stage, counts in stages:
+            rows.append({"population": pop.name, "stage": stage, **counts})
+    return pd.DataFrame(rows, columns=["population", "stage", "kitbag", "control"])
+
+
+def _categorical(population: str, name: str, values: pd.Series, arm: pd.Series,
+                 levels: list[str]) -> list[dict]:  # fmt: skip
+    rows = []
+    totals = {a: int((arm == a).sum()) for a, _ in ARMS}
+    for level in levels:
+        row: dict = {"population": population, "characteristic": name, "level": level,
+                     "statistic": "n (%)"}  # fmt: skip
+        p = {}
+        for a, _ in ARMS:
+            n = int(((values == level) & (arm == a)).sum())
+            p[a] = n / totals[a] if totals[a] else np.nan
+            row[f"n_{a}"], row[f"denominator_{a}"], row[f"pct_{a}"] = n, totals[a], 100 * p[a]
+        spread = np.sqrt((p["kitbag"] * (1 - p["kitbag"]) + p["control"] * (1 - p["control"])) / 2)
+        row["smd"] = (p["kitbag"] - p["control"]) / spread if spread > 0 else 0.0
+        rows.append(row)
+    return rows
+
+
+def _continuous(population: str, name: str, values: pd.Series, arm: pd.Series) -> dict:
+    row: dict = {"population": population, "characteristic": name, "level": "",
+                 "statistic": "mean (SD)"}  # fmt: skip
+    stats = {}
+    for a, _ in ARMS:
+        v = values[(arm == a) & values.notna()]
+        stats[a] = (v.mean(), v.var(ddof=1))
+        row[f"n_{a}"], row[f"mean_{a}"], row[f"sd_{a}"] = len(v), v.mean(), v.std(ddof=1)
+    spread = np.sqrt((stats["kitbag"][1] + stats["control"][1]) / 2)
+    row["smd"] = (stats["kitbag"][0] - stats["control"][0]) / spread if spread > 0 else np.nan
+    return row
+
+
+def ethnic_group(codes: pd.Series) -> pd.Series:
+    """DfE code to five groups by its first letter (W, M, A, B); the rest is Other/not known."""
+    return codes.str[:1].map(ETHNIC_GROUPS).fillna(OTHER_ETHNICITY)
+
+
+def age_band(age: pd.Series) -> pd.Series:
+    out = pd.Series(pd.NA, index=age.index, dtype="object")
+    for lo, hi, label in AGE_BANDS:
+        out[(age >= lo) & (age <= hi)] = label
+    return out
+
+
+def baseline_characteristics(study: Study) -> pd.DataFrame:
+    """Characteristics by arm with standardised mean differences (kitbag − control)."""
+    rows: list[dict] = []
+    kids = _arm_of(study, "children")
+    windows = child_windows(study).set_index("child_id")["window_start"]
+    age = age_in_years(kids["birth_year_month"], kids["child_id"].map(windows))
+    arm = kids["arm"]
+    rows += _categorical("children", "gender", kids["gender"], arm,
+                         ["female", "male", "other", "not_recorded"])  # fmt: skip
+    rows += _categorical("children", "ethnicity", ethnic_group(kids["ethnicity"]), arm,
+                         [*ETHNIC_GROUPS.values(), OTHER_ETHNICITY])  # fmt: skip
+    rows += _categorical(
+        "children", "disability", kids["disability"], arm, ["yes", "no", "not_recorded"]
+    )
+    rows += _categorical("children", "uasc", kids["uasc"], arm, ["yes", "no"])
+    rows += _categorical("children", "legal_status", kids["legal_status"], arm,
+                         ["cin", "cp", "cla", "care_leaver"])  # fmt: skip
+    rows += _categorical("children", "age band", age_band(age), arm, [b[2] for b in AGE_BANDS])
+    staff = _arm_of(study, "practitioners")
+    rows += _categorical("practitioners", "role", staff["role"], staff["arm"],
+                         ["social_worker", "family_support_worker"])  # fmt: skip
+    carers = _arm_of(study, "carers")
+    rows += _categorical("carers", "carer_type", carers["carer_type"], carers["arm"],
+                         ["foster", "kinship"])  # fmt: skip
+    for population, scores in BASELINE_SCORES.items():
+        pop = POPULATIONS[population]
+        people = _arm_of(study, pop.people)
+        scored = measure_scores(study, population)
+        base = scored.loc[scored["wave"] == "baseline"].set_index("id")
+        for score in scores:
+            values = people[pop.id].map(base[score])
+            rows.append(_continuous(population, f"baseline {score}", values, people["arm"]))
+    return pd.DataFrame(rows)
+
+
+def effectiveness(analyses: list[dict]) -> pd.DataFrame:
+    """One row per outcome: n per arm, estimate and CI, effect size and CI, p, model."""
+    rows = []
+    for a in analyses:
+        effect = a.get("effect") or {}
+        rows.append({
+            "outcome": a["outcome"], "label": OUTCOME_BY_NAME[a["outcome"]].label,
+            "population": a["population"], "kind": a["kind"], "status": a["status"],
+            "n_kitbag": a["n"]["kitbag"], "n_control": a["n"]["control"],
+            "estimate": a.get("estimate"), "ci_low": a.get("ci_low"), "ci_high": a.get("ci_high"),
+            "effect_measure": effect.get("measure"), "effect": effect.get("value"),
+            "effect_ci_low": effect.get("ci_low"), "effect_ci_high": effect.get("ci_high"),
+            "p_value": a.get("p_value"), "model": a.get("model"), "icc": a.get("icc"),
+            "df_resid": a.get("df_resid"), "reason": a.get("reason", ""),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def uptake(study: Study) -> pd.DataFrame:
+    """`kitbag_use` at follow-up by arm, for practitioners and carers."""
+    rows = []
+    levels = ["never", "rarely", "sometimes", "often", "not_asked"]
+    for population in ("practitioners", "carers"):
+        pop = POPULATIONS[population]
+        people = _arm_of(study, pop.people)
+        m = study[pop.measures]
+        follow = m.loc[m["wave"] == "followup", [pop.id, "kitbag_use"]].merge(
+            people[[pop.id, "arm"]], on=pop.id, how="inner"
+        )
+        rows += _categorical(population, "kitbag_use", follow["kitbag_use"], follow["arm"], levels)
+    return pd.DataFrame(rows)
