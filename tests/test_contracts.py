@@ -95,8 +95,12 @@ def failures_of(study: Path) -> list:
 
 def assert_refused(study: Path, file: str, column: str, fragment: str) -> None:
     found = failures_of(study)
-    hits = [f for f in found if f.file == f"{file}.csv" and column in f.column and fragment in f.check]
-    assert hits, f"expected {file}.csv/{column}/{fragment!r}; got {[(f.file, f.column, f.check) for f in found]}"
+    hits = [
+        f for f in found if f.file == f"{file}.csv" and column in f.column and fragment in f.check
+    ]
+    assert hits, (
+        f"expected {file}.csv/{column}/{fragment!r}; got {[(f.file, f.column, f.check) for f in found]}"
+    )
 
 
 @pytest.mark.parametrize(("file", "change", "column", "fragment"),
@@ -143,6 +147,7 @@ def test_followup_before_baseline_refused(study: Path) -> None:
     for file, id_col, date_col in (("child_measures", "child_id", "assessed_on"),
                                    ("practitioner_measures", "practitioner_id", "completed_on"),
                                    ("carer_measures", "carer_id", "completed_on")):  # fmt: skip
+
         def change(f: pd.DataFrame, id_col=id_col, date_col=date_col) -> None:
             both = f.groupby(id_col)["wave"].transform("nunique") == 2
             pid = f.loc[both, id_col].iloc[0]

@@ -78,7 +78,9 @@ def test_full_date_of_birth_refused_without_echo(study: Path, value: str, capsys
 
 
 def test_guard_scans_files_outside_the_spec(study: Path, capsys) -> None:
-    pd.DataFrame({"note": ["call 020 7946 0000", "jo@example.org"]}).to_csv(study / "notes.csv", index=False)
+    pd.DataFrame({"note": ["call 020 7946 0000", "jo@example.org"]}).to_csv(
+        study / "notes.csv", index=False
+    )
     found = validate_study(study).report.failures
     assert any(f.file == "notes.csv" and f.check == "privacy: email address" for f in found)
     assert any(f.file == "notes.csv" and "not a file of study-data.md" in f.check for f in found)

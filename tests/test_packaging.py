@@ -13,7 +13,7 @@ def _normalise(spec: str) -> tuple[str, str]:
     spec = spec.split(";")[0].replace(" ", "")
     name = re.match(r"[A-Za-z0-9_.\-\[\]]+", spec).group(0)
     base = re.sub(r"\[.*\]", "", name).lower().replace("_", "-")
-    return base, spec[len(name):]
+    return base, spec[len(name) :]
 
 
 def test_environment_yml_matches_pyproject() -> None:

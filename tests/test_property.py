@@ -28,7 +28,9 @@ CORRUPTION = st.lists(
 )  # fmt: skip
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(changes=CORRUPTION, drop_column=st.booleans(), extra_column=st.booleans())
 def test_corrupted_study_never_crashes(small_study_master: Path, tmp_path_factory, changes,
                                        drop_column: bool, extra_column: bool) -> None:  # fmt: skip

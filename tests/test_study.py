@@ -49,8 +49,10 @@ def test_load_study_removes_every_row_of_excluded(study: Path) -> None:
     carers = _pick(study, "carer_measures", "carer_id", 1)
     staff = _pick(study, "absence", "practitioner_id", 2)
     rows = [
-        (kids[0], "child", "active", "2021-01-01"), (kids[0], "child", "withdrawn", "2021-06-01"),
-        (kids[1], "child", "withdrawn", "2021-01-01"), (kids[1], "child", "active", "2021-06-01"),
+        (kids[0], "child", "active", "2021-01-01"),
+        (kids[0], "child", "withdrawn", "2021-06-01"),
+        (kids[1], "child", "withdrawn", "2021-01-01"),
+        (kids[1], "child", "active", "2021-06-01"),
         (kids[2], "child", "objected", "2022-04-01"),
         (staff[0], "practitioner", "restricted", "2021-01-01"),
         (staff[1], "practitioner", "active", "2021-01-01"),
@@ -73,7 +75,9 @@ def test_load_study_removes_every_row_of_excluded(study: Path) -> None:
             before = everyone[name]
             expected = before.loc[~before[id_col].isin(gone)]
             assert len(loaded[name]) == len(expected), name
-    assert kept <= set(loaded["children"]["child_id"]) | set(loaded["practitioners"]["practitioner_id"])
+    assert kept <= set(loaded["children"]["child_id"]) | set(
+        loaded["practitioners"]["practitioner_id"]
+    )
     assert loaded.excluded == {"child": 2, "practitioner": 1, "carer": 1}
     assert "participant_id" not in loaded.exclusions.columns
 

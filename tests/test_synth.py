@@ -35,7 +35,10 @@ def test_deterministic_for_a_seed(tmp_path: Path) -> None:
 
 
 def test_parquet_output_validates(tmp_path: Path) -> None:
-    assert main(["synth", "--out", str(tmp_path / "p"), "--children", "300", "--format", "parquet"]) == 0
+    assert (
+        main(["synth", "--out", str(tmp_path / "p"), "--children", "300", "--format", "parquet"])
+        == 0
+    )
     assert validate_study(tmp_path / "p").report.ok
 
 

@@ -1,0 +1,34 @@
+"""Hand-made study folders for edge cases: give the rows that matter, the rest is header-only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from data_contracts.schemas import CONTRACTS
+from data_contracts.settings import settings_toml
+from kitbag_analysis.synth import SETTINGS
+
+
+def columns(name: str) -> list[str]:
+    return list(CONTRACTS[name].to_schema().columns)
+
+
+def write_folder(folder: Path, **files: list[dict] | pd.DataFrame) -> Path:
+    """Write a study folder; each keyword is a file given as rows (dicts) or a frame.
+
+    Item columns left out of a measures row are blank.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "study.toml").write_text(settings_toml(SETTINGS))
+    for name in CONTRACTS:
+        rows = files.get(name, [])
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+        frame = frame.reindex(columns=columns(name))
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def hexid(prefix: str, n: int) -> str:
+    return f"{prefix}{n:016x}"

@@ -1,0 +1,139 @@
+"""`analyse(study, unit)` end to end: structure, known effects, not-estimable units, exclusion."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import read_csv_text
+from kitbag_analysis.analysis import analyse
+from kitbag_analysis.outcomes import OUTCOMES
+from kitbag_analysis.study import load_study
+from kitbag_analysis.synth import TRUTH_FILE, SynthSpec, write_study
+
+
+@pytest.fixture(scope="session")
+def default_study(tmp_path_factory) -> Path:
+    return write_study(tmp_path_factory.mktemp("default") / "study", SynthSpec())
+
+
+@pytest.fixture(scope="session")
+def pooled(default_study: Path):
+    return analyse(load_study(default_study), "all")
+
+
+def test_every_outcome_in_results_json_shape(pooled) -> None:
+    results = pooled.results
+    assert results["unit"] == "all"
+    assert set(results["excluded"]) == {"child", "practitioner", "carer"}
+    names = [a["outcome"] for a in results["analyses"]]
+    assert names == [o.name for o in OUTCOMES]
+    for a in results["analyses"]:
+        assert a["status"] == "ok"
+        assert set(a["n"]) == set(a["n_teams"]) == {"kitbag", "control"}
+        assert a["ci_low"] < a["estimate"] < a["ci_high"]
+        assert math.isclose(a["ci_high"] - a["estimate"], 1.959964 * a["se"])
+        assert (
+            a["effect"]["measure"]
+            == {"continuous": "hedges_g", "count": "irr", "binary": "odds_ratio"}[a["kind"]]
+        )
+    json.dumps(results)  # serialisable as results.json
+
+
+def test_truth_inside_ci_with_right_sign(pooled, default_study: Path) -> None:
+    truth = json.loads((default_study / TRUTH_FILE).read_text())["outcomes"]
+    for a in pooled.results["analyses"]:
+        true = truth[a["outcome"]]["value"]
+        assert a["ci_low"] <= true <= a["ci_high"], (a["outcome"], true, a["ci_low"], a["ci_high"])
+        assert math.copysign(1, a["estimate"]) == math.copysign(1, true), a["outcome"]
+
+
+def test_pooled_models_have_la_terms_single_la_none(pooled, default_study) -> None:
+    from kitbag_analysis.models import design
+
+    frame = pooled.frames["sdq_total"]
+    X = design(frame, ["baseline"], ["bexley", "haringey", "oxfordshire", "warwickshire"])
+    assert [c for c in X.columns if c.startswith("local_authority")] == [
+        "local_authority[haringey]",
+        "local_authority[oxfordshire]",
+        "local_authority[warwickshire]",
+    ]
+    single = analyse(load_study(default_study), "bexley")
+    assert set(single.frames["sdq_total"]["local_authority"]) == {"bexley"}
+
+
+def test_tables_are_there(pooled) -> None:
+    flow = pooled.tables["participant_flow"]
+    assert {"teams randomised", "enrolled", "excluded (withdrawn, objected or restricted)",
+            "with a baseline measure", "with a follow-up measure",
+            "analysed: sdq_total"} <= set(flow["stage"])  # fmt: skip
+    base = pooled.tables["baseline"]
+    assert {"gender", "ethnicity", "age band", "role", "carer_type", "baseline sdq_total"} <= set(
+        base["characteristic"]
+    )
+    assert base["smd"].abs().max() < 1
+    assert len(pooled.tables["effectiveness"]) == len(OUTCOMES)
+    assert set(pooled.tables["uptake"]["population"]) == {"practitioners", "carers"}
+
+
+def test_unit_with_too_few_teams_is_not_estimable(small_study_master: Path, tmp_path: Path) -> None:
+    study_dir = tmp_path / "s"
+    shutil.copytree(small_study_master, study_dir)
+    teams = read_csv_text(study_dir / "teams.csv")
+    bex_kitbag = teams[(teams["local_authority"] == "bexley") & (teams["arm"] == "kitbag")][
+        "team_id"
+    ]
+    teams.loc[teams["team_id"].isin(bex_kitbag.iloc[1:]), "arm"] = "control"
+    teams.to_csv(study_dir / "teams.csv", index=False)
+    study = load_study(study_dir)
+    bexley = analyse(study, "bexley")
+    for a in bexley.results["analyses"]:
+        assert (
+            a["status"] == "not_estimable" and "fewer than 2 teams in the kitbag arm" in a["reason"]
+        )
+        assert "estimate" not in a
+    haringey = analyse(study, "haringey")
+    assert any(a["status"] == "ok" for a in haringey.results["analyses"])
+
+
+def test_excluded_participants_contribute_nothing(small_study_master: Path, tmp_path: Path) -> None:
+    """Give withdrawn / objected / restricted participants extreme values: nothing changes."""
+    base_dir = tmp_path / "base"
+    shutil.copytree(small_study_master, base_dir)
+    extreme_dir = tmp_path / "extreme"
+    shutil.copytree(small_study_master, extreme_dir)
+    consent = read_csv_text(base_dir / "consent.csv")
+    latest = consent.sort_values("status_changed_on").drop_duplicates("participant_id", keep="last")
+    gone = set(latest.loc[latest["status"] != "active", "participant_id"])
+
+    cm = read_csv_text(extreme_dir / "child_measures.csv")
+    hit = cm["child_id"].isin(gone)
+    assert hit.any()
+    for col in cm.columns:
+        if col.startswith("sdq_"):
+            cm.loc[hit, col] = "2"
+        if col.startswith("cries_"):
+            cm.loc[hit, col] = "5"
+    cm.to_csv(extreme_dir / "child_measures.csv", index=False)
+    ab = read_csv_text(extreme_dir / "absence.csv")
+    ab.loc[ab["practitioner_id"].isin(gone), "sickness_days"] = ab["days_employed"]
+    ab.to_csv(extreme_dir / "absence.csv", index=False)
+    pm = read_csv_text(extreme_dir / "carer_measures.csv")
+    pm.loc[pm["carer_id"].isin(gone), [c for c in pm.columns if c.startswith("gse_")]] = "4"
+    pm.to_csv(extreme_dir / "carer_measures.csv", index=False)
+    ref = read_csv_text(extreme_dir / "referrals.csv")
+    kids = read_csv_text(extreme_dir / "children.csv")
+    extra = pd.DataFrame(
+        {"child_id": sorted(gone & set(kids["child_id"])), "referral_date": "2020-09-01"}
+    )
+    pd.concat([ref, extra]).to_csv(extreme_dir / "referrals.csv", index=False)
+
+    for unit in ("all", "oxfordshire"):
+        a = analyse(load_study(base_dir), unit).results
+        b = analyse(load_study(extreme_dir), unit).results
+        assert a == b

@@ -1,0 +1,159 @@
+"""Trial models (analysis-plan.md §4): double-programmed against lme4 and statsmodels."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
+
+from kitbag_analysis.models import (
+    ICC_FLOOR,
+    NotEstimable,
+    check_estimable,
+    design,
+    fit_continuous,
+    fit_glm,
+    reml_loglike_at_zero,
+    reml_maximum,
+)
+
+LME4 = Path(__file__).parent / "fixtures" / "lme4"
+RESULTS = pd.read_csv(LME4 / "lme4_results.csv").set_index("frame")
+LAS = ["bexley", "haringey", "oxfordshire", "warwickshire"]
+
+
+def _fixture(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = pd.read_csv(LME4 / f"{name}.csv")
+    covariates = ["baseline"] + (["carer_type"] if "carer_type" in frame else [])
+    X = design(frame, covariates, LAS if "local_authority" in frame else None)
+    return frame, X
+
+
+def rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-12)
+
+
+@pytest.mark.parametrize("name", list(RESULTS.index))
+def test_mixed_model_matches_lme4(name: str) -> None:
+    frame, X = _fixture(name)
+    expected = RESULTS.loc[name]
+    fit = fit_continuous(frame, X)
+    lme4_choice = "mixedlm" if expected["icc"] >= ICC_FLOOR else "ols_cluster_robust"
+    assert fit.model == lme4_choice
+    assert rel(fit.estimate, expected["estimate"]) < 1e-5
+    if fit.model == "mixedlm":
+        assert rel(fit.se, expected["se"]) < 1e-5
+        assert rel(fit.icc, expected["icc"]) < 1e-5
+        assert rel(fit.variance["team"], expected["team_variance"]) < 1e-4
+
+
+def test_fixture_set_covers_the_hard_cases() -> None:
+    assert RESULTS.loc["clear_team_effect", "icc"] > 0.05
+    assert RESULTS.loc["boundary", "icc"] < ICC_FLOOR  # lme4 at (or next to) the boundary
+    frame, X = _fixture("stops_short")
+    groups = pd.factorize(frame["team_id"])[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default = MixedLM(frame["y"].to_numpy(float), X.to_numpy(), groups=groups).fit(reml=True)
+    gamma, ll, _ = reml_maximum(frame["y"].to_numpy(float), X.to_numpy(), groups)
+    assert ll - default.llf > 0.1  # statsmodels' default fit() stopped short here
+    assert gamma > 0
+
+
+@pytest.mark.parametrize("name", list(RESULTS.index))
+def test_reml_likelihood_is_lme4s(name: str) -> None:
+    frame, X = _fixture(name)
+    groups = pd.factorize(frame["team_id"])[0]
+    _, ll, _ = reml_maximum(frame["y"].to_numpy(float), X.to_numpy(), groups)
+    assert abs(ll - RESULTS.loc[name, "reml_loglik"]) < 1e-5
+
+
+def test_reml_at_zero_is_statsmodels_limit() -> None:
+    frame, X = _fixture("clear_team_effect")
+    groups = pd.factorize(frame["team_id"])[0]
+    model = MixedLM(frame["y"].to_numpy(float), X.to_numpy(), groups=groups)
+    model.fe_pen, model.cov_pen, model._cov_sing = None, None, 0
+    params = MixedLMParams.from_components(
+        fe_params=np.zeros(X.shape[1]), cov_re=np.array([[1e-10]])
+    )
+    near_zero = model.loglike(params, profile_fe=True)
+    assert abs(reml_loglike_at_zero(frame["y"].to_numpy(float), X.to_numpy()) - near_zero) < 1e-6
+
+
+def test_boundary_falls_back_to_ols_cluster() -> None:
+    frame, X = _fixture("boundary")
+    fit = fit_continuous(frame, X)
+    assert fit.model == "ols_cluster_robust" and fit.icc is None
+    direct = smf.ols("y ~ arm + baseline", frame).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]}
+    )
+    assert (
+        rel(fit.estimate, direct.params["arm"]) < 1e-10 and rel(fit.se, direct.bse["arm"]) < 1e-10
+    )
+
+
+def _poisson_frame(seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = 600
+    team = rng.integers(0, 24, n)
+    la = np.array(LAS)[team % 4]
+    arm = (team // 4) % 2
+    exposure = rng.integers(20, 366, n).astype(float)
+    y = rng.poisson(exposure / 365 * np.exp(0.3 - 0.3 * arm + rng.normal(0, 0.3, 24)[team]))
+    base = (rng.random(n) < 0.3).astype(float)
+    yb = (rng.random(n) < 1 / (1 + np.exp(-(-0.5 + 0.8 * base - 0.4 * arm)))).astype(float)
+    return pd.DataFrame(
+        {
+            "y": y.astype(float),
+            "exposure": exposure,
+            "arm": arm,
+            "baseline": base,
+            "yb": yb,
+            "team_id": [f"T{t:02d}" for t in team],
+            "local_authority": la,
+        }
+    )
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_poisson_matches_direct_statsmodels(pooled: bool) -> None:
+    frame = _poisson_frame()
+    X = design(frame, [], LAS if pooled else None)
+    fit = fit_glm(frame, X, "count")
+    formula = "y ~ arm" + (" + C(local_authority)" if pooled else "")
+    direct = smf.glm(
+        formula, frame, family=sm.families.Poisson(), offset=np.log(frame["exposure"])
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]})
+    assert rel(fit.estimate, direct.params["arm"]) < 1e-8
+    assert rel(fit.se, direct.bse["arm"]) < 1e-8
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_logistic_matches_direct_statsmodels(pooled: bool) -> None:
+    frame = _poisson_frame().assign(y=lambda f: f["yb"])
+    X = design(frame, ["baseline"], LAS if pooled else None)
+    fit = fit_glm(frame, X, "binary")
+    formula = "y ~ arm + baseline" + (" + C(local_authority)" if pooled else "")
+    direct = smf.glm(formula, frame, family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]}
+    )
+    assert rel(fit.estimate, direct.params["arm"]) < 1e-8
+    assert rel(fit.se, direct.bse["arm"]) < 1e-8
+
+
+def test_not_estimable_rules() -> None:
+    frame = _poisson_frame()
+    with pytest.raises(NotEstimable, match="fewer than 2 teams in the kitbag arm"):
+        check_estimable(frame.loc[(frame["arm"] == 0) | (frame["team_id"] == "T04")])
+    small = pd.concat([frame[frame["arm"] == 0], frame[frame["arm"] == 1].head(9)])
+    with pytest.raises(NotEstimable, match="fewer than 10 analysed participants in the kitbag arm"):
+        check_estimable(small)
+    with pytest.raises(NotEstimable, match="no variation"):
+        check_estimable(frame.assign(y=1.0))
+    check_estimable(frame)
