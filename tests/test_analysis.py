@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import read_csv_text
+
 from kitbag_analysis.analysis import analyse
 from kitbag_analysis.outcomes import OUTCOMES
 from kitbag_analysis.study import load_study

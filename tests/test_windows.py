@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from handmade import hexid, write_folder
+
 from kitbag_analysis.outcomes import OUTCOME_BY_NAME, analysis_frame, outcome_frame
 from kitbag_analysis.study import load_study
 from kitbag_analysis.windows import child_windows
