@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CI_REPORTS := reports/ci
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench browser ci-reports clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +22,21 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# Debian's chromium for the offline-report browser test (tests skip it only outside CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+# CI renders the demo batch; reports/ci/ (HTML bundle and the browser screenshot) is the artifact.
+ci-reports: $(STAMP)
+	rm -rf $(CI_REPORTS)/batch
+	$(BIN)/kitbag demo --out $(CI_REPORTS)/batch
+	$(BIN)/kitbag verify $(CI_REPORTS)/batch
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/validate_speed.py
+	$(BIN)/python benchmarks/analyse_speed.py
+	$(BIN)/python benchmarks/batch_speed.py
 
 clean:
-	rm -rf $(VENV) data/synthetic reports/demo
+	rm -rf $(VENV) data/synthetic reports/demo $(CI_REPORTS)

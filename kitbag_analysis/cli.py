@@ -79,9 +79,56 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    return _batch(args.study, args.out, [args.unit], workers=1, scheduler=None)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    return _batch(args.study, args.out, None, workers=args.workers, scheduler=args.scheduler)
+
+
+def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | None,
+           scheduler: str | None) -> int:  # fmt: skip
+    from kitbag_analysis.bundle import run_batch
+
+    started = time.perf_counter()
+
+    def done(outcome) -> None:  # noqa: ANN001 - UnitOutcome
+        if outcome.status == "ok":
+            out.print(f"[green]done[/] {outcome.unit} ({outcome.seconds:.1f} s)")
+        else:
+            out.print(f"[red]FAILED[/] {outcome.unit}: {outcome.error}", markup=True)
+
+    where = f"the Dask cluster at {scheduler}" if scheduler else f"{workers or 'all'} local worker(s)"
+    with out.status(f"Validating {study} and running {', '.join(units) if units else 'every unit'} on {where}"):
+        result = run_batch(study, out_dir, units=units, workers=workers, scheduler=scheduler, on_done=done)
+    seconds = time.perf_counter() - started
+    out.print(f"Reports in {out_dir} ({seconds:.1f} s): open {out_dir / 'index.html'}; "
+              f"audit stamp in {out_dir / 'manifest.json'}.")  # fmt: skip
+    if result.failed:
+        names = ", ".join(o.unit for o in result.failed)
+        err.print(f"kitbag: {len(result.failed)} unit(s) failed ({names}); each left an error.txt "
+                  "instead of a report. The other units completed.")  # fmt: skip
+        return 1
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from kitbag_analysis.bundle import verify
+
+    differences, notes = verify(args.dir)
+    for note in notes:
+        out.print(f"note: {note}")
+    if differences:
+        for line in differences:
+            out.print(f"[red]DIFFERS[/] {line}")
+        out.print(f"{len(differences)} difference(s) from {args.dir / 'manifest.json'}.")
+        return 1
+    out.print(f"[green]OK[/] every output in {args.dir} matches its manifest.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kitbag_analysis.study import load_study
-    from kitbag_analysis.summary import holdings
     from kitbag_analysis.synth import SynthSpec, write_study
 
     study_dir = Path(args.study)
@@ -89,18 +136,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with out.status(f"Making the synthetic study in {study_dir}"):
             write_study(study_dir, SynthSpec())
         out.print(f"Made the built-in synthetic study in {study_dir}.")
-    with out.status("Validating and loading (withdrawn, objected, restricted excluded)"):
-        study = load_study(study_dir)
-    table = holdings(study).T
-    rich_table = Table(title=f"{study.settings.name}: what the study holds")
-    rich_table.add_column("")
-    for unit in table.columns:
-        rich_table.add_column(str(unit), justify="right")
-    for label, row in table.iterrows():
-        rich_table.add_row(str(label), *(f"{v:,}" for v in row))
-    out.print(rich_table)
-    out.print("Every contract holds; excluded participants removed before any count above.")
-    return 0
+    return _batch(study_dir, Path(args.out), None, workers=None, scheduler=None)
 
 
 # --- parser -------------------------------------------------------------------------------
@@ -130,7 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("docs", cmd_docs, "print the data dictionary (Markdown) generated from the contracts")
 
-    p = add("demo", cmd_demo, "make the synthetic study if absent and run the main job on it")
+    p = add("report", cmd_report, "run the report notebooks for one unit and render HTML")
+    p.add_argument("study", type=Path)
+    p.add_argument("--unit", required=True, help="a local authority slug from study.toml, or all")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = add("batch", cmd_batch, "every local authority plus all, in parallel, with index and manifest")
+    p.add_argument("study", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--workers", type=int, default=None, help="parallel units (default: cores)")
+    p.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
+
+    p = add("verify", cmd_verify, "re-check a bundle's audit stamp (outputs, and inputs if reachable)")
+    p.add_argument("dir", type=Path)
+
+    p = add("demo", cmd_demo, "make the synthetic study if absent and run the whole batch on it")
     p.add_argument("--study", type=Path, default=DEFAULT_STUDY)
     p.add_argument("--out", type=Path, default=DEFAULT_DEMO_OUT)
     return parser

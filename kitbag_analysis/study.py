@@ -4,7 +4,7 @@ removed before anything else (analysis-plan.md §0)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -83,6 +83,14 @@ def apply_exclusions(frames: Mapping[str, pd.DataFrame]) -> tuple[dict, pd.DataF
             out[name] = frame.loc[~frame[id_col].isin(drop)].reset_index(drop=True)
     exclusions = pd.concat(traces, ignore_index=True)[["participant_type", "team_id", "status"]]
     return out, exclusions
+
+
+def excluded(study: Study) -> Study:
+    """The same study with excluded participants removed (a no-op if already removed)."""
+    if study.excluded_applied:
+        return study
+    frames, _ = apply_exclusions(study.frames)
+    return replace(study, frames=frames, excluded_applied=True, _cache={})
 
 
 def load_study(path: str | Path, *, apply_exclusions_: bool = True) -> Study:

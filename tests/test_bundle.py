@@ -1,0 +1,190 @@
+"""Reports end to end: kitbag batch / report / verify, papermill directly, failures, offline HTML."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kitbag_analysis import bundle
+from kitbag_analysis.analysis import analyse
+from kitbag_analysis.audit import sha256
+from kitbag_analysis.cli import main
+from kitbag_analysis.study import load_study
+
+BIN = Path(sys.executable).parent
+UNITS = ["bexley", "haringey", "oxfordshire", "warwickshire", "all"]
+REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def batch_dir(small_study_master: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bundle") / "out"
+    assert main(["batch", str(small_study_master), "--out", str(out), "--workers", "2"]) == 0
+    return out
+
+
+def test_every_unit_has_its_files(batch_dir: Path) -> None:
+    for unit in UNITS:
+        for name in ("report.html", "report.ipynb", "results.json", "data_quality.html", "sdc/summary.json"):
+            assert (batch_dir / unit / name).is_file(), (unit, name)
+    assert (batch_dir / "index.html").is_file() and (batch_dir / "manifest.json").is_file()
+    assert not list(batch_dir.glob(".tmp-*")) and not list(batch_dir.glob(".study-*"))
+
+
+def test_results_json_holds_what_analyse_returns(batch_dir: Path, small_study_master: Path) -> None:
+    study = load_study(small_study_master)
+    for unit in ("bexley", "all"):
+        written = json.loads((batch_dir / unit / "results.json").read_text())
+        expected = json.loads(json.dumps(analyse(study, unit).results))
+        assert written == expected
+
+
+def test_manifest_is_a_complete_audit_stamp(batch_dir: Path, small_study_master: Path) -> None:
+    manifest = json.loads((batch_dir / "manifest.json").read_text())
+    for key in ("run_id", "created_at", "tool_version", "git_commit", "git_dirty", "python", "packages",
+                "parameters", "inputs", "notebook_sha256", "excluded", "outputs"):
+        assert key in manifest, key
+    assert manifest["created_at"].endswith("+00:00")
+    assert {i["path"] for i in manifest["inputs"]} >= {"study.toml", "children.csv", "consent.csv"}
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert set(manifest["parameters"]) == set(UNITS) and set(manifest["excluded"]) == set(UNITS)
+    for item in manifest["outputs"]:
+        assert sha256(batch_dir / item["path"]) == item["sha256"]
+    html = (batch_dir / "bexley" / "report.html").read_text()
+    assert manifest["run_id"] in html and "Audit stamp" in html
+
+
+def test_verify_passes_then_names_a_changed_byte(batch_dir: Path, tmp_path: Path, capsys) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(batch_dir, copy)
+    assert main(["verify", str(copy)]) == 0
+    report = copy / "haringey" / "report.html"
+    data = bytearray(report.read_bytes())
+    data[len(data) // 2] ^= 1
+    report.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "haringey/report.html" in out and "changed" in out
+
+
+def test_verify_checks_inputs_when_reachable(batch_dir: Path, small_study_master: Path, tmp_path: Path, capsys) -> None:
+    manifest = json.loads((batch_dir / "manifest.json").read_text())
+    study = tmp_path / "study"
+    shutil.copytree(small_study_master, study)
+    manifest["study_dir"] = str(study)
+    copy = tmp_path / "bundle"
+    shutil.copytree(batch_dir, copy)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with open(study / "teams.csv", "a") as handle:
+        handle.write("\n")
+    assert main(["verify", str(copy)]) == 1
+    assert "input teams.csv" in capsys.readouterr().out
+
+
+def test_verify_without_manifest_is_unusable(tmp_path: Path) -> None:
+    assert main(["verify", str(tmp_path)]) == 2
+
+
+def test_no_remote_urls_in_html(batch_dir: Path) -> None:
+    for page in batch_dir.rglob("*.html"):
+        text = page.read_text()
+        assert not REMOTE.findall(text), (page, REMOTE.findall(text)[:3])
+        assert "<script src" not in text
+
+
+def test_reports_hold_no_participant_id(batch_dir: Path) -> None:
+    pattern = re.compile(r"\b[CPF][0-9a-f]{16}\b")
+    for page in list(batch_dir.rglob("*.html")) + list(batch_dir.rglob("sdc/*")):
+        assert not pattern.search(page.read_text()), page
+
+
+REAL_RUN_UNIT = bundle.run_unit
+
+
+def _fail_bexley(study_dir, unit, out_dir, audit_stamp, study_cache=""):
+    if unit == "bexley":
+        raise RuntimeError("simulated failure")
+    return REAL_RUN_UNIT(study_dir, unit, out_dir, audit_stamp, study_cache)
+
+
+def test_failed_unit_leaves_error_file_others_complete(small_study_master: Path, tmp_path: Path,
+                                                       monkeypatch, capsys) -> None:
+    out = tmp_path / "out"
+    (out / "bexley").mkdir(parents=True)
+    (out / "bexley" / "report.html").write_text("an old report")  # replaced, never left half-new
+    monkeypatch.setattr(bundle, "run_unit", _fail_bexley)
+    code = main(["batch", str(small_study_master), "--out", str(out), "--workers", "1"])
+    assert code == 1
+    assert sorted(p.name for p in (out / "bexley").iterdir()) == ["error.txt"]
+    assert "simulated failure" in (out / "bexley" / "error.txt").read_text()
+    for unit in ("haringey", "all"):
+        assert (out / unit / "report.html").is_file()
+    index = (out / "index.html").read_text()
+    assert "failed" in index and "simulated failure" in index
+    assert "bexley" in capsys.readouterr().err
+
+
+def test_papermill_cli_directly(small_study_master: Path, tmp_path: Path) -> None:
+    done = subprocess.run([str(BIN / "papermill"), "notebooks/effectiveness_report.ipynb",
+                           str(tmp_path / "out.ipynb"), "-p", "study_dir", str(small_study_master),
+                           "-p", "unit", "bexley"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    nb = json.loads((tmp_path / "out.ipynb").read_text())
+    text = json.dumps(nb["cells"])
+    assert "Effectiveness" in text and "London Borough of Bexley" in text
+
+
+def test_report_command_single_unit(small_study_master: Path, tmp_path: Path) -> None:
+    assert main(["report", str(small_study_master), "--unit", "haringey", "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "haringey" / "report.html").is_file()
+    assert main(["report", str(small_study_master), "--unit", "camden", "--out", str(tmp_path / "r")]) == 2
+
+
+def test_dask_scheduler(small_study_master: Path, tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = bundle.run_batch(small_study_master, tmp_path / "d", units=["oxfordshire"],
+                                  scheduler=cluster.scheduler_address)  # fmt: skip
+    assert [o.status for o in result.outcomes] == ["ok"]
+    assert main(["verify", str(tmp_path / "d")]) == 0
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed (make browser)")
+def test_report_opens_offline_in_a_real_browser(batch_dir: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "CI must install chromium (make browser)"
+    page_path = (batch_dir / "all" / "report.html").resolve()
+    artifacts = Path(os.environ.get("KITBAG_ARTIFACTS", Path(__file__).resolve().parents[1] / "reports" / "ci"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND"])
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_path.as_uri(), wait_until="load")
+        images = page.eval_on_selector_all("img", "els => els.map(e => e.complete && e.naturalWidth > 0)")
+        tables = page.eval_on_selector_all("table", "els => els.length")
+        text = page.inner_text("body")
+        page.screenshot(path=str(artifacts / "report-all.png"), full_page=True)
+        browser.close()
+    network = [u for u in requests if not u.startswith(("file://", "data:"))]
+    assert network == []
+    assert images and all(images)  # every figure loaded
+    assert tables >= 4 and "Participant flow" in text and "Effectiveness" in text
