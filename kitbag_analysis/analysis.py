@@ -17,7 +17,7 @@ from kitbag_analysis.models import (
     hedges_g,
     ratio_effect,
 )
-from kitbag_analysis.outcomes import OUTCOMES, POPULATIONS, Outcome, analysis_frame
+from kitbag_analysis.outcomes import OUTCOMES, Outcome, analysis_frame
 from kitbag_analysis.study import Study
 from kitbag_analysis.units import ALL, restrict
 
@@ -104,4 +104,4 @@ def analyse(study: Study, unit: str) -> UnitAnalysis:
     return UnitAnalysis(unit=unit, results=results, tables=unit_tables, frames=frames)
 
 
-__all__ = ["POPULATIONS", "UnitAnalysis", "analyse"]
+__all__ = ["UnitAnalysis", "analyse", "analyse_outcome"]

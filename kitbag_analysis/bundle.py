@@ -14,7 +14,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -347,10 +347,6 @@ def verify(out_dir: str | Path) -> tuple[list[str], list[str]]:
     else:
         notes.append("inputs not checked: the study folder is not reachable from here")
     return differences, notes
-
-
-def as_dict(outcome: UnitOutcome) -> dict:
-    return asdict(outcome)
 
 
 __all__ = ["BatchResult", "KitbagError", "run_batch", "run_unit", "verify"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from kitbag_analysis.outcomes import OUTCOME_BY_NAME
 
@@ -69,4 +68,4 @@ def _continuous(per_unit: dict[str, list[dict]]) -> dict[str, bool]:
     return {a["outcome"]: a["kind"] == "continuous" for a in first}
 
 
-__all__ = ["forest", "np", "png", "population_effects"]
+__all__ = ["forest", "png", "population_effects"]
