@@ -129,7 +129,7 @@ def _child_events(study: Study, outcome: Outcome, windows: pd.DataFrame) -> pd.D
 
 
 def _child_count(study: Study, outcome: Outcome) -> pd.DataFrame:
-    windows = _child_windows(study)
+    windows = child_windows(study)
     ev = _child_events(study, outcome, windows)
     hit = in_window(ev[outcome.event_date], ev["window_start"], ev["followup_end"])
     counts = hit.groupby(ev["child_id"]).sum()
@@ -142,12 +142,6 @@ def _child_count(study: Study, outcome: Outcome) -> pd.DataFrame:
     return frame[["id", "team_id", "local_authority", "arm", "y", "exposure"]]
 
 
-def _child_windows(study: Study) -> pd.DataFrame:
-    if "child_windows" not in study._cache:
-        study._cache["child_windows"] = child_windows(study)
-    return study._cache["child_windows"]
-
-
 def _exposure(study: Study, windows: pd.DataFrame) -> pd.Series:
     if "days_looked_after" not in study._cache:
         study._cache["days_looked_after"] = days_looked_after(study["placements"], windows)
@@ -155,7 +149,7 @@ def _exposure(study: Study, windows: pd.DataFrame) -> pd.Series:
 
 
 def _referral(study: Study, outcome: Outcome) -> pd.DataFrame:
-    windows = _child_windows(study)
+    windows = child_windows(study)
     ev = _child_events(study, outcome, windows)
     date = ev[outcome.event_date]
     follow = in_window(date, ev["window_start"], ev["followup_end"]).groupby(ev["child_id"]).any()

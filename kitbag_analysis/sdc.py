@@ -19,17 +19,12 @@ def safe_count(n: float | int | None, threshold: int) -> str:
     return SUPPRESSED if n < threshold else f"{int(n):,}"
 
 
-def suppress_counts(frame: pd.DataFrame, count_columns: list[str], threshold: int,
-                    dependent: dict[str, str] | None = None) -> pd.DataFrame:  # fmt: skip
-    """Format ``count_columns``; blank out each ``dependent`` column (e.g. a percentage) where
-    the count it is built on is suppressed. Returns a frame of display strings."""
+def suppress_counts(frame: pd.DataFrame, count_columns: list[str], threshold: int) -> pd.DataFrame:
+    """``frame`` with ``count_columns`` as display strings, counts below the threshold as [c]."""
     out = frame.copy().astype(object)
     for col in count_columns:
-        small = frame[col].fillna(0) < threshold
-        out[col] = [safe_count(v, threshold) for v in frame[col]]
-        for dep, base in (dependent or {}).items():
-            if base == col:
-                out.loc[small, dep] = SUPPRESSED
+        counts = frame[col]
+        out[col] = counts.map("{:,.0f}".format).where(counts >= threshold, SUPPRESSED).where(counts.notna(), "")
     return out
 
 

@@ -12,18 +12,24 @@ from kitbag_analysis.study import Study
 
 def child_windows(study: Study) -> pd.DataFrame:
     """Per child: ``window_start`` = later of the team's randomisation and the child's enrolment;
-    follow-up [window_start, followup_end); baseline [baseline_start, window_start)."""
+    follow-up [window_start, followup_end); baseline [baseline_start, window_start).
+
+    Computed once per (unit view of a) study and cached on it.
+    """
+    if "child_windows" in study._cache:
+        return study._cache["child_windows"]
     days = pd.Timedelta(days=study.settings.followup_days)
     kids = study["children"][["child_id", "team_id", "enrolled_on"]].merge(
         study["teams"][["team_id", "randomised_on"]], on="team_id", how="left"
     )
     start = kids[["randomised_on", "enrolled_on"]].max(axis=1)
-    return pd.DataFrame({
+    study._cache["child_windows"] = windows = pd.DataFrame({
         "child_id": kids["child_id"],
         "window_start": start,
         "followup_end": start + days,
         "baseline_start": start - days,
     })  # fmt: skip
+    return windows
 
 
 def practitioner_windows(study: Study) -> pd.DataFrame:

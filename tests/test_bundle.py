@@ -188,3 +188,19 @@ def test_report_opens_offline_in_a_real_browser(batch_dir: Path) -> None:
     assert network == []
     assert images and all(images)  # every figure loaded
     assert tables >= 4 and "Participant flow" in text and "Effectiveness" in text
+
+
+def test_data_quality_report_content(batch_dir: Path) -> None:
+    text = (batch_dir / "bexley" / "data_quality.html").read_text()
+    assert "Every contract of study-data.md holds" in text
+    assert "Completeness of measures" in text and "Attrition" in text and "sdq_total" in text
+
+
+def test_batch_refuses_invalid_study_and_writes_nothing(study: Path, tmp_path: Path, capsys) -> None:
+    from conftest import rewrite
+
+    rewrite(study, "children", lambda f: f.assign(gender="F"))
+    out = tmp_path / "never"
+    assert main(["batch", str(study), "--out", str(out)]) == 1
+    assert "kitbag validate" in capsys.readouterr().err
+    assert not out.exists()

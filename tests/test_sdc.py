@@ -1,0 +1,20 @@
+"""Threshold suppression of published counts (analysis-plan.md §6)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kitbag_analysis.sdc import SUPPRESSED, model_publishable, safe_count, suppress_counts
+
+
+def test_counts_below_threshold_are_suppressed() -> None:
+    frame = pd.DataFrame({"stage": ["a", "b", "c", "d"], "kitbag": [0, 9, 10, 1234], "control": [10, 3, None, 11]})
+    shown = suppress_counts(frame, ["kitbag", "control"], 10)
+    assert list(shown["kitbag"]) == [SUPPRESSED, SUPPRESSED, "10", "1,234"]
+    assert list(shown["control"]) == ["10", SUPPRESSED, "", "11"]
+    assert list(shown["stage"]) == ["a", "b", "c", "d"]
+
+
+def test_safe_count_and_model_rule() -> None:
+    assert safe_count(9, 10) == SUPPRESSED and safe_count(10, 10) == "10" and safe_count(None, 10) == ""
+    assert not model_publishable(9) and model_publishable(10) and not model_publishable(None)
