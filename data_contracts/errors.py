@@ -15,6 +15,12 @@ class UnusableInput(KitbagError):
     exit_code = 2
 
 
+class Finding(KitbagError):
+    """The command ran and found something the user must act on (exit 1), e.g. an unknown id."""
+
+    exit_code = 1
+
+
 class ContractViolation(KitbagError):
     """The study folder was read but breaks its contracts; ``report`` holds every failure."""
 

@@ -390,6 +390,12 @@ class Consent(_Contract):
         return expected.isna() | (df["participant_id"].str[:1] == expected)
 
 
+class ArchiveChildren(Children):
+    """children.csv in the long-term archive: `birth_year_month` coarsened to the year."""
+
+    birth_year_month: Series[Text] = pa.Field(str_matches=r"^\d{4}$", description="year of birth, YYYY (archive)")
+
+
 # The study folder, in the order of study-data.md.
 CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "teams": Teams,
@@ -405,3 +411,6 @@ CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "carer_measures": CarerMeasures,
     "consent": Consent,
 }
+
+# The long-term archive (privacy.md): the same files, birth dates coarsened to the year.
+ARCHIVE_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {**CONTRACTS, "children": ArchiveChildren}

@@ -122,12 +122,12 @@ def run_unit(
     }
     try:
         _execute_notebook(EFFECTIVENESS, staged / "report.ipynb",
-                          {**parameters, "audit_stamp": audit_stamp, "results_path": str(staged / "results.json")})
+                          {**parameters, "audit_stamp": audit_stamp, "results_path": str(staged / "results.json"),
+                           "sdc_dir": str(staged / "sdc")})
         _execute_notebook(DATA_QUALITY, staged / "data_quality.ipynb", parameters)
         render_html(staged / "report.ipynb", staged / "report.html")
         render_html(staged / "data_quality.ipynb", staged / "data_quality.html")
         results = json.loads((staged / "results.json").read_text())
-        write_sdc_summary(staged, results)
         _replace_dir(staged, out / unit)
         return UnitOutcome(unit, "ok", time.perf_counter() - started,
                            excluded=results["excluded"], parameters=parameters)  # fmt: skip
@@ -150,27 +150,6 @@ def record_failure(out: Path, unit: str, exc: BaseException, seconds: float,
     (staged / ERROR_FILE).write_text(f"unit {unit} failed: {first}\n\n{detail}", encoding="utf-8")
     _replace_dir(staged, out / unit)
     return UnitOutcome(unit, "failed", seconds, error=first, parameters=parameters)
-
-
-def write_sdc_summary(unit_dir: Path, results: dict) -> None:
-    """The output checker's summary for this unit (extended by the disclosure-control issue)."""
-    sdc = unit_dir / "sdc"
-    sdc.mkdir(exist_ok=True)
-    withheld = [a["outcome"] for a in results["analyses"]
-                if a["status"] == "ok" and (a.get("df_resid") or 0) < 10]  # fmt: skip
-    summary = {
-        "unit": results["unit"],
-        "rules": [
-            "counts of people below the threshold shown as [c], with percentages and means "
-            "built on them",
-            "models shown only with >= 10 residual degrees of freedom",
-            "no minimum, maximum, row-level value or participant id",
-        ],  # fmt: skip
-        "release_candidates": ["report.html", "data_quality.html"],
-        "stays_inside": ["report.ipynb", "data_quality.ipynb", "results.json"],
-        "models_withheld": withheld,
-    }
-    (sdc / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 # --- the batch -----------------------------------------------------------------------------

@@ -128,6 +128,78 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    from kitbag_analysis.privacy import apply_erasure, plan_erasure
+
+    plan = plan_erasure(args.study)
+    table = Table(title=f"Erasure plan for {args.study}: withdrawn before analysis_phase_start")
+    table.add_column("file")
+    table.add_column("rows to remove", justify="right")
+    for file, n in plan.rows.items():
+        table.add_row(file, f"{n:,}")
+    out.print(table)
+    people = ", ".join(f"{k}: {v}" for k, v in plan.participants.items())
+    kept = ", ".join(f"{k}: {v}" for k, v in plan.kept_after_start.items())
+    out.print(f"Participants to erase (register): {people}. consent.csv keeps their register rows as the "
+              "record of withdrawal.")  # fmt: skip
+    out.print(f"Kept, excluded from analysis (withdrew after the analysis phase began): {kept}.")
+    if not args.apply:
+        out.print("This was the plan only; nothing was changed. Run with --apply to erase.")
+        return 0
+    entry = apply_erasure(args.study, plan)
+    if entry is None:
+        out.print("Nothing to erase; no file was changed.")
+    else:
+        out.print(f"Erased {plan.total_rows:,} rows; every file re-validated; logged in "
+                  f"{args.study / 'erasure_log.json'} (counts and hashes, no ids).")  # fmt: skip
+    return 0
+
+
+def cmd_export_subject(args: argparse.Namespace) -> int:
+    import json
+
+    from kitbag_analysis.privacy import export_subject
+
+    record = export_subject(args.study, args.id)
+    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        out.print(f"Wrote every row held for the pseudonym to {args.out}.")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from kitbag_analysis.privacy import retention
+
+    today = dt.date.fromisoformat(args.today) if args.today else None
+    r = retention(args.study, today)
+    if not r["past"]:
+        out.print(f"Within retention: primary data may be kept until {r['delete_after']} "
+                  f"(final collection {r['final_collection']} + 12 months; today {r['today']}).")  # fmt: skip
+        return 0
+    out.print(f"[red]PAST RETENTION[/]: primary data were to be kept until {r['delete_after']} "
+              f"(final collection {r['final_collection']} + 12 months; today {r['today']}).")  # fmt: skip
+    out.print("Must now be deleted (after `kitbag archive` has made the reduced copy for the ONS Secure "
+              "Research Service):")  # fmt: skip
+    for f in r["primary_data"]:
+        out.print(f"  {f['file']} ({f['rows']:,} rows)")
+    return 1
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from kitbag_analysis.privacy import archive
+
+    manifest = archive(args.study, args.out)
+    dropped = ", ".join(f"{k}: {v}" for k, v in manifest["dropped"].items())
+    out.print(f"Archive written to {args.out}: excluded participants dropped ({dropped}), birth_year_month "
+              f"coarsened to the year, contracts re-checked; hashes in {args.out / 'archive_manifest.json'}.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from kitbag_analysis.synth import SynthSpec, write_study
 
@@ -179,6 +251,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("verify", cmd_verify, "re-check a bundle's audit stamp (outputs, and inputs if reachable)")
     p.add_argument("dir", type=Path)
+
+    p = add("erase", cmd_erase, "plan (default) or apply the erasure of participants who withdrew early")
+    p.add_argument("study", type=Path)
+    p.add_argument("--apply", action="store_true", help="carry the plan out (atomically)")
+
+    p = add("export-subject", cmd_export_subject, "every row held for one pseudonym, as JSON")
+    p.add_argument("study", type=Path)
+    p.add_argument("id")
+    p.add_argument("--out", type=Path, default=None, help="write to this file instead of standard output")
+
+    p = add("retention", cmd_retention, "is the folder past final_collection + 12 months, and what goes")
+    p.add_argument("study", type=Path)
+    p.add_argument("--today", default=None, help="the date to judge by (YYYY-MM-DD; default today)")
+
+    p = add("archive", cmd_archive, "the reduced, pseudonymised copy for the long-term archive")
+    p.add_argument("study", type=Path)
+    p.add_argument("--out", type=Path, required=True)
 
     p = add("demo", cmd_demo, "make the synthetic study if absent and run the whole batch on it")
     p.add_argument("--study", type=Path, default=DEFAULT_STUDY)

@@ -18,7 +18,7 @@ import pandas as pd
 from kitbag_analysis.analysis import UnitAnalysis, analyse
 from kitbag_analysis.models import ICC_FLOOR, LOG10_GAMMA_GRID, Z95
 from kitbag_analysis.outcomes import OUTCOMES, POPULATIONS
-from kitbag_analysis.sdc import SUPPRESSED, model_publishable, safe_count, suppress_counts
+from kitbag_analysis.sdc import SUPPRESSED, model_publishable, safe_count, suppress_counts, suppression_mask
 from kitbag_analysis.study import Study, load_study
 from kitbag_analysis.units import ALL
 
@@ -42,6 +42,7 @@ class Report:
     analysis: UnitAnalysis
     stamp: dict
     per_unit: dict[str, list[dict]] = field(default_factory=dict)  # the forest plot (unit all)
+    figures: dict[str, bytes] = field(default_factory=dict)  # PNGs as shown, for the output checker
 
     @property
     def threshold(self) -> int:
@@ -131,11 +132,31 @@ def stamp_html(report: Report) -> str:
     return f"<div class='kb'><div class='{cls}'><b>Audit stamp</b><br>{mark}<table>{body}</table></div></div>"
 
 
-def flow_html(report: Report) -> str:
+FLOW_TOTAL, FLOW_EXCLUDED = "enrolled", "excluded (withdrawn, objected or restricted)"
+PEOPLE_FREE_STAGES = ("teams randomised",)  # teams are not people: shown as they are
+
+
+def flow_table(report: Report) -> pd.DataFrame:
+    """Participant flow as published. Enrolled = excluded + included, and the total excluded is in
+    the stamp, so a suppressed excluded count suppresses both arms' excluded and enrolled."""
     flow = report.analysis.tables["participant_flow"]
-    shown = suppress_counts(flow, ["kitbag", "control"], report.threshold)
-    return ("<div class='kb'><h3>1. Participant flow</h3>" + _table(shown) +
-            f"<p class='note'>Counts below {report.threshold} are shown as {SUPPRESSED}.</p></div>")  # fmt: skip
+    t = report.threshold
+    shown = suppress_counts(flow, ["kitbag", "control"], t)
+    people = ~flow["stage"].isin(PEOPLE_FREE_STAGES)
+    for arm in ("kitbag", "control"):
+        shown.loc[~people, arm] = flow.loc[~people, arm].map("{:,}".format)
+    excluded = flow["stage"] == FLOW_EXCLUDED
+    small = flow.loc[excluded, ["kitbag", "control"]].lt(t).any(axis=1)
+    hit = flow.loc[excluded, "population"][small]
+    secondary = flow["population"].isin(hit) & flow["stage"].isin([FLOW_EXCLUDED, FLOW_TOTAL])
+    shown.loc[secondary, ["kitbag", "control"]] = SUPPRESSED
+    return shown
+
+
+def flow_html(report: Report) -> str:
+    return ("<div class='kb'><h3>1. Participant flow</h3>" + _table(flow_table(report)) +
+            f"<p class='note'>Counts of people below {report.threshold} are shown as {SUPPRESSED}, "
+            "with a second cell where a total would reveal them.</p></div>")  # fmt: skip
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -148,26 +169,39 @@ def _n_pct(n: pd.Series, pct: pd.Series, threshold: int) -> pd.Series:
     return text.where(n >= threshold, SUPPRESSED)
 
 
-def baseline_html(report: Report) -> str:
+def _categorical_masks(table: pd.DataFrame, groups: list[str], threshold: int) -> dict[str, pd.Series]:
+    """Per arm, which cells to suppress (primary and secondary within each group)."""
+    keys = [table[g] for g in groups]
+    return {arm: suppression_mask(table[f"n_{arm}"], keys, threshold) for arm in ("kitbag", "control")}
+
+
+def baseline_table(report: Report) -> pd.DataFrame:
     base = report.analysis.tables["baseline"]
     t = report.threshold
     counts = base["statistic"] == "n (%)"
+    masks = _categorical_masks(base.loc[counts], ["population", "characteristic"], t)
     shown = base[["population", "characteristic", "level"]].copy()
+    empty = pd.Series(index=base.index, dtype=float)
     for arm in ("kitbag", "control"):
         n = base[f"n_{arm}"]
-        categorical = _n_pct(n, base.get(f"pct_{arm}", pd.Series(index=base.index, dtype=float)), t)
-        means = (base.get(f"mean_{arm}", pd.Series(index=base.index, dtype=float)).map("{:.1f}".format) + " ("
-                 + base.get(f"sd_{arm}", pd.Series(index=base.index, dtype=float)).map("{:.1f}".format)
+        hide = masks[arm].reindex(base.index, fill_value=False)
+        categorical = _n_pct(n, base.get(f"pct_{arm}", empty), t).where(~hide, SUPPRESSED)
+        means = (base.get(f"mean_{arm}", empty).map("{:.1f}".format) + " ("
+                 + base.get(f"sd_{arm}", empty).map("{:.1f}".format)
                  + "), n=" + n.map("{:,.0f}".format)).where(n >= t, SUPPRESSED)  # fmt: skip
         shown[arm] = categorical.where(counts, means)
-    small = base[["n_kitbag", "n_control"]].min(axis=1) < t
-    shown["SMD"] = base["smd"].map("{:.2f}".format).where(~small, SUPPRESSED)
+    hidden = (shown["kitbag"] == SUPPRESSED) | (shown["control"] == SUPPRESSED)
+    shown["SMD"] = base["smd"].map("{:.2f}".format).where(~hidden, SUPPRESSED)
+    return shown
+
+
+def baseline_html(report: Report) -> str:
     return ("<div class='kb'><h3>2. Baseline characteristics by arm</h3>"
             "<p class='note'>n (%) or mean (SD); SMD = standardised mean difference, kitbag − control.</p>"
-            + _table(shown) + "</div>")  # fmt: skip
+            + _table(baseline_table(report)) + "</div>")  # fmt: skip
 
 
-def effectiveness_html(report: Report) -> str:
+def effectiveness_table(report: Report) -> pd.DataFrame:
     t = report.threshold
     rows = []
     for a in report.analysis.results["analyses"]:
@@ -193,15 +227,24 @@ def effectiveness_html(report: Report) -> str:
                 "model": a["model"] + (f", ICC {a['icc']:.3f}" if a.get("icc") is not None else ""),
             })  # fmt: skip
         rows.append(row)
-    return "<div class='kb'><h3>3. Effectiveness</h3>" + _table(pd.DataFrame(rows)) + "</div>"
+    return pd.DataFrame(rows)
+
+
+def effectiveness_html(report: Report) -> str:
+    return "<div class='kb'><h3>3. Effectiveness</h3>" + _table(effectiveness_table(report)) + "</div>"
+
+
+def uptake_table(report: Report) -> pd.DataFrame:
+    up = report.analysis.tables["uptake"]
+    masks = _categorical_masks(up, ["population"], report.threshold)
+    shown = up[["population", "level"]].rename(columns={"level": "kitbag_use at follow-up"})
+    for arm in ("kitbag", "control"):
+        shown[arm] = _n_pct(up[f"n_{arm}"], up[f"pct_{arm}"], report.threshold).where(~masks[arm], SUPPRESSED)
+    return shown
 
 
 def uptake_html(report: Report) -> str:
-    up = report.analysis.tables["uptake"]
-    shown = up[["population", "level"]].rename(columns={"level": "kitbag_use at follow-up"})
-    for arm in ("kitbag", "control"):
-        shown[arm] = _n_pct(up[f"n_{arm}"], up[f"pct_{arm}"], report.threshold)
-    return "<div class='kb'><h3>4. Uptake</h3>" + _table(shown) + "</div>"
+    return "<div class='kb'><h3>4. Uptake</h3>" + _table(uptake_table(report)) + "</div>"
 
 
 def population_figures(report: Report) -> list:
@@ -211,7 +254,9 @@ def population_figures(report: Report) -> list:
     from kitbag_analysis.figures import png, population_effects
 
     analyses = report.analysis.results["analyses"]
-    return [Image(data=png(population_effects(analyses, pop, report.unit))) for pop in POPULATIONS]
+    for pop in POPULATIONS:
+        report.figures[f"figure_{pop}"] = png(population_effects(analyses, pop, report.unit))
+    return [Image(data=report.figures[f"figure_{pop}"]) for pop in POPULATIONS]
 
 
 def forest_figure(report: Report):
@@ -220,7 +265,10 @@ def forest_figure(report: Report):
 
     from kitbag_analysis.figures import forest, png
 
-    return Image(data=png(forest(report.per_unit))) if report.per_unit else None
+    if not report.per_unit:
+        return None
+    report.figures["figure_forest"] = png(forest(report.per_unit))
+    return Image(data=report.figures["figure_forest"])
 
 
 def methods_html(report: Report) -> str:

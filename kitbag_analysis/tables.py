@@ -109,30 +109,32 @@ def age_band(age: pd.Series) -> pd.Series:
     return out
 
 
-def baseline_characteristics(study: Study) -> pd.DataFrame:
-    """Characteristics by arm with standardised mean differences (kitbag − control)."""
-    rows: list[dict] = []
+def categorical_characteristics(study: Study) -> list[tuple[str, str, pd.Series, pd.Series, list[str]]]:
+    """(population, characteristic, value per person, arm per person, levels) for every
+    categorical baseline characteristic: the one definition the table and ACRO's checks share."""
     kids = _arm_of(study, "children")
     windows = child_windows(study).set_index("child_id")["window_start"]
     age = age_in_years(kids["birth_year_month"], kids["child_id"].map(windows))
-    arm = kids["arm"]
-    rows += _categorical("children", "gender", kids["gender"], arm,
-                         ["female", "male", "other", "not_recorded"])  # fmt: skip
-    rows += _categorical("children", "ethnicity", ethnic_group(kids["ethnicity"]), arm,
-                         [*ETHNIC_GROUPS.values(), OTHER_ETHNICITY])  # fmt: skip
-    rows += _categorical(
-        "children", "disability", kids["disability"], arm, ["yes", "no", "not_recorded"]
-    )
-    rows += _categorical("children", "uasc", kids["uasc"], arm, ["yes", "no"])
-    rows += _categorical("children", "legal_status", kids["legal_status"], arm,
-                         ["cin", "cp", "cla", "care_leaver"])  # fmt: skip
-    rows += _categorical("children", "age band", age_band(age), arm, [b[2] for b in AGE_BANDS])
     staff = _arm_of(study, "practitioners")
-    rows += _categorical("practitioners", "role", staff["role"], staff["arm"],
-                         ["social_worker", "family_support_worker"])  # fmt: skip
     carers = _arm_of(study, "carers")
-    rows += _categorical("carers", "carer_type", carers["carer_type"], carers["arm"],
-                         ["foster", "kinship"])  # fmt: skip
+    return [
+        ("children", "gender", kids["gender"], kids["arm"], ["female", "male", "other", "not_recorded"]),
+        ("children", "ethnicity", ethnic_group(kids["ethnicity"]), kids["arm"],
+         [*ETHNIC_GROUPS.values(), OTHER_ETHNICITY]),
+        ("children", "disability", kids["disability"], kids["arm"], ["yes", "no", "not_recorded"]),
+        ("children", "uasc", kids["uasc"], kids["arm"], ["yes", "no"]),
+        ("children", "legal_status", kids["legal_status"], kids["arm"], ["cin", "cp", "cla", "care_leaver"]),
+        ("children", "age band", age_band(age), kids["arm"], [b[2] for b in AGE_BANDS]),
+        ("practitioners", "role", staff["role"], staff["arm"], ["social_worker", "family_support_worker"]),
+        ("carers", "carer_type", carers["carer_type"], carers["arm"], ["foster", "kinship"]),
+    ]  # fmt: skip
+
+
+def baseline_characteristics(study: Study) -> pd.DataFrame:
+    """Characteristics by arm with standardised mean differences (kitbag − control)."""
+    rows: list[dict] = []
+    for population, name, values, arm, levels in categorical_characteristics(study):
+        rows += _categorical(population, name, values, arm, levels)
     for population, scores in BASELINE_SCORES.items():
         pop = POPULATIONS[population]
         people = _arm_of(study, pop.people)

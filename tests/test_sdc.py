@@ -18,3 +18,15 @@ def test_counts_below_threshold_are_suppressed() -> None:
 def test_safe_count_and_model_rule() -> None:
     assert safe_count(9, 10) == SUPPRESSED and safe_count(10, 10) == "10" and safe_count(None, 10) == ""
     assert not model_publishable(9) and model_publishable(10) and not model_publishable(None)
+
+
+def test_secondary_suppression_within_a_group() -> None:
+    from kitbag_analysis.sdc import suppression_mask
+
+    counts = pd.Series([50, 4, 30, 12, 60, 70, 3, 2])
+    groups = pd.Series(["g", "g", "g", "g", "h", "h", "h", "h"])
+    mask = suppression_mask(counts, groups, 10)
+    # g: one primary (4) -> the smallest other cell (12) goes too; h: two primaries, nothing more
+    assert list(mask) == [False, True, False, True, False, False, True, True]
+    single = suppression_mask(pd.Series([3]), pd.Series(["x"]), 10)
+    assert list(single) == [True]
