@@ -10,7 +10,7 @@ import pandas as pd
 from data_contracts import validate_study
 from kitbag_analysis.outcomes import POPULATIONS, measure_scores
 from kitbag_analysis.report import STYLE, load
-from kitbag_analysis.sdc import SUPPRESSED
+from kitbag_analysis.sdc import SUPPRESSED, suppression_mask
 from kitbag_analysis.study import Study
 from kitbag_analysis.units import ALL, restrict
 
@@ -58,18 +58,13 @@ def completeness_html(study_dir: str | Path, unit: str, study_cache: str = "") -
     t = study.settings.sdc_threshold
     frame = completeness(study, unit)
     shown = frame.astype(object)
-    small = frame["participants"] < t
-    shown["participants"] = [
-        SUPPRESSED if s else f"{v:,}" for v, s in zip(frame["participants"], small, strict=True)
-    ]
+    # participants per LA and arm add up to the arm's total, published in the report's flow
+    groups = [frame["population"], frame["score"], frame["wave"], frame["arm"]]
+    small = suppression_mask(frame["participants"], groups, t)
     low = frame["with score"] < t
-    shown["with score"] = [
-        SUPPRESSED if s else f"{v:,}" for v, s in zip(frame["with score"], low, strict=True)
-    ]
-    shown["percent"] = [
-        SUPPRESSED if s or lw else f"{p:.1f}"
-        for p, s, lw in zip(frame["percent"], small, low, strict=True)
-    ]
+    shown["participants"] = frame["participants"].map("{:,}".format).where(~small, SUPPRESSED)
+    shown["with score"] = frame["with score"].map("{:,}".format).where(~(low | small), SUPPRESSED)
+    shown["percent"] = frame["percent"].map("{:.1f}".format).where(~(low | small), SUPPRESSED)
     title = (
         "all local authorities"
         if unit == ALL

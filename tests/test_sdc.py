@@ -30,3 +30,23 @@ def test_secondary_suppression_within_a_group() -> None:
     assert list(mask) == [False, True, False, True, False, False, True, True]
     single = suppression_mask(pd.Series([3]), pd.Series(["x"]), 10)
     assert list(single) == [True]
+
+
+def test_acro_review_restores_logging_and_writes_fresh_folder(tmp_path) -> None:
+    import json
+    import logging
+
+    from kitbag_analysis.sdc import acro_review
+
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    people = pd.DataFrame({"row": ["a"] * 30 + ["b"] * 4, "arm": ["kitbag", "control"] * 17})
+    table = tmp_path / "t.csv"
+    people.head(3).to_csv(table, index=False)
+    target = tmp_path / "sdc" / "acro"
+    target.mkdir(parents=True)  # an existing folder: finalise alone would silently write nothing
+    statuses = acro_review(target, 10, {"people": people}, {"published": (table, "as shown")})
+    assert root.level == logging.WARNING
+    assert set(statuses) >= {"people", "published"}
+    results = json.loads((target / "results.json").read_text())["results"]
+    assert "MinimumThresholdCheck" in json.dumps(results["people"])
