@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data_contracts.participants import LINKS
 from data_contracts.report import Failure, failures_from_mask
 from data_contracts.settings import StudySettings
-
-# (file, column) must exist in (target file, target column).
-LINKS: tuple[tuple[str, str, str, str], ...] = (
-    ("children", "team_id", "teams", "team_id"),
-    ("practitioners", "team_id", "teams", "team_id"),
-    ("carers", "team_id", "teams", "team_id"),
-    ("child_measures", "child_id", "children", "child_id"),
-    ("placements", "child_id", "children", "child_id"),
-    ("missing_episodes", "child_id", "children", "child_id"),
-    ("referrals", "child_id", "children", "child_id"),
-    ("practitioner_measures", "practitioner_id", "practitioners", "practitioner_id"),
-    ("absence", "practitioner_id", "practitioners", "practitioner_id"),
-    ("carer_measures", "carer_id", "carers", "carer_id"),
-)
 
 
 def check_links(

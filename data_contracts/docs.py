@@ -6,7 +6,7 @@ import inspect
 
 import pandera.pandas as pa
 
-from data_contracts.crossfile import LINKS
+from data_contracts.participants import LINKS
 from data_contracts.guards import FULL_DATE_COLUMN, GUARDS
 from data_contracts.schemas import CONTRACTS, rule_column
 from data_contracts.settings import SETTINGS_FILE

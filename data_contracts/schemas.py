@@ -18,13 +18,14 @@ from pandera.typing import Series
 
 from data_contracts.ages import age_in_years
 from data_contracts.instruments import MEASURE_INSTRUMENTS, Instrument
+from data_contracts.participants import ANY_ID_PATTERN, BY_TYPE, PARTICIPANTS
 
 # --- identifiers and code lists (study-data.md) -------------------------------------------
 TEAM_ID = r"^[A-Z]{3}-T\d{2,3}$"
-CHILD_ID = r"^C[0-9a-f]{16}$"
-PRACTITIONER_ID = r"^P[0-9a-f]{16}$"
-CARER_ID = r"^F[0-9a-f]{16}$"
-ANY_PARTICIPANT_ID = r"^[CPF][0-9a-f]{16}$"
+CHILD_ID = BY_TYPE["child"].id_pattern
+PRACTITIONER_ID = BY_TYPE["practitioner"].id_pattern
+CARER_ID = BY_TYPE["carer"].id_pattern
+ANY_PARTICIPANT_ID = ANY_ID_PATTERN
 YEAR_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 LA_SLUG = r"^[a-z][a-z0-9_-]*$"
 
@@ -60,9 +61,9 @@ MISSING_TYPES = ["M", "A"]
 ROLES = ["social_worker", "family_support_worker"]
 KITBAG_USE = ["never", "rarely", "sometimes", "often", "not_asked"]
 CARER_TYPES = ["foster", "kinship"]
-PARTICIPANT_TYPES = ["child", "practitioner", "carer"]
+PARTICIPANT_TYPES = [p.type for p in PARTICIPANTS]
 CONSENT_STATUSES = ["withdrawn", "objected", "restricted", "active"]
-ID_PREFIX = {"child": "C", "practitioner": "P", "carer": "F"}
+ID_PREFIX = {p.type: p.prefix for p in PARTICIPANTS}
 
 # Which column a row rule is reported against (pandera reports frame-level checks without one),
 # keyed by the rule's qualified name ("Class.rule").

@@ -84,15 +84,15 @@ def read_settings(study_dir: Path) -> StudySettings:
 
 def settings_toml(settings: StudySettings) -> str:
     """Render settings back to study.toml text (used by `kitbag synth` and the archive)."""
-    lines = [
-        "[study]",
-        f'name = "{settings.name}"',
-        f"analysis_phase_start = {settings.analysis_phase_start.isoformat()}",
-        f"final_collection = {settings.final_collection.isoformat()}",
-        f"followup_days = {settings.followup_days}",
-        f"sdc_threshold = {settings.sdc_threshold}",
-        "",
-        "[local_authorities]",
-        *(f'{slug} = "{name}"' for slug, name in settings.local_authorities.items()),
-    ]
-    return "\n".join(lines) + "\n"
+    import tomli_w
+
+    return tomli_w.dumps({
+        "study": {
+            "name": settings.name,
+            "analysis_phase_start": settings.analysis_phase_start,
+            "final_collection": settings.final_collection,
+            "followup_days": settings.followup_days,
+            "sdc_threshold": settings.sdc_threshold,
+        },
+        "local_authorities": dict(settings.local_authorities),
+    })

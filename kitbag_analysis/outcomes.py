@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from data_contracts.participants import BY_POPULATION, Participant
 from kitbag_analysis.scoring import score_measures
 from kitbag_analysis.study import Study
 from kitbag_analysis.windows import (
@@ -17,23 +18,7 @@ from kitbag_analysis.windows import (
 )
 
 
-@dataclass(frozen=True)
-class Population:
-    """Who an outcome is about: their file, id column and measures file."""
-
-    name: str
-    people: str
-    id: str
-    measures: str
-    participant_type: str
-
-
-POPULATIONS = {
-    "children": Population("children", "children", "child_id", "child_measures", "child"),
-    "practitioners": Population("practitioners", "practitioners", "practitioner_id",
-                                "practitioner_measures", "practitioner"),
-    "carers": Population("carers", "carers", "carer_id", "carer_measures", "carer"),
-}  # fmt: skip
+POPULATIONS: dict[str, Participant] = BY_POPULATION  # who an outcome is about
 
 
 @dataclass(frozen=True)
@@ -90,12 +75,12 @@ OUTCOMES: tuple[Outcome, ...] = (
 OUTCOME_BY_NAME = {o.name: o for o in OUTCOMES}
 
 
-def _people(study: Study, population: Population) -> pd.DataFrame:
+def _people(study: Study, population: Participant) -> pd.DataFrame:
     """Participants with their team's arm (1 = kitbag) and local authority."""
     teams = study["teams"][["team_id", "local_authority", "arm"]]
-    people = study[population.people].merge(teams, on="team_id", how="inner")
+    people = study[population.file].merge(teams, on="team_id", how="inner")
     people["arm"] = (people["arm"] == "kitbag").astype(int)
-    return people.rename(columns={population.id: "id"})
+    return people.rename(columns={population.id_column: "id"})
 
 
 def measure_scores(study: Study, population: str) -> pd.DataFrame:
@@ -104,7 +89,7 @@ def measure_scores(study: Study, population: str) -> pd.DataFrame:
     if key not in study._cache:
         pop = POPULATIONS[population]
         scored = score_measures(study[pop.measures], pop.measures)
-        study._cache[key] = scored.rename(columns={pop.id: "id"})
+        study._cache[key] = scored.rename(columns={pop.id_column: "id"})
     return study._cache[key]
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,16 +23,15 @@ from data_contracts import CONTRACTS, ContractViolation, Finding, KitbagError, U
 from data_contracts.reading import locate, read_text
 from data_contracts.schemas import ANY_PARTICIPANT_ID, ARCHIVE_CONTRACTS
 from data_contracts.settings import SETTINGS_FILE
-from kitbag_analysis.audit import sha256
-from kitbag_analysis.study import PARTICIPANTS, Study, excluded_ids, latest_status, load_study
+from data_contracts.participants import BY_FILE, ID_COLUMNS, PARTICIPANTS, REWRITE_ORDER
+from kitbag_analysis import iorw
+from kitbag_analysis.iorw import sha256
+from kitbag_analysis.study import Study, excluded_ids, latest_status, load_study
 
 ERASURE_LOG = "erasure_log.json"
 ARCHIVE_MANIFEST = "archive_manifest.json"
-ID_COLUMNS = ("child_id", "practitioner_id", "carer_id", "participant_id")
-# Dependent files before participant files: every intermediate state passes the cross-file rules.
-ERASE_ORDER = ("child_measures", "placements", "missing_episodes", "referrals", "practitioner_measures",
-               "absence", "carer_measures", "children", "practitioners", "carers")  # fmt: skip
-_replace = os.replace  # one seam, so a test can simulate a crash between two files
+ERASE_ORDER = REWRITE_ORDER  # dependent files first: every state after a crash passes the rules
+_replace = iorw.replace  # one seam, so a test can simulate a crash between two files
 
 
 def _holds(text: pd.DataFrame, ids: set[str]) -> pd.Series:
@@ -78,25 +75,23 @@ def plan_erasure(study_dir: str | Path) -> ErasurePlan:
     before = latest.loc[withdrawn & (latest["status_changed_on"] < start)]
     after = latest.loc[withdrawn & (latest["status_changed_on"] >= start)]
     ids, counts, kept, rows = {}, {}, {}, {}
-    for kind, (people, id_col, files) in PARTICIPANTS.items():
-        ids[kind] = set(before.loc[before["participant_type"] == kind, "participant_id"])
-        counts[kind] = len(ids[kind])
-        later = set(after.loc[after["participant_type"] == kind, "participant_id"])
-        kept[kind] = int(study[people][id_col].isin(later).sum())
-        for name in files:
-            rows[locate(study.path, name).name] = int(study[name][id_col].isin(ids[kind]).sum())
+    for p in PARTICIPANTS:
+        ids[p.type] = set(before.loc[before["participant_type"] == p.type, "participant_id"])
+        counts[p.type] = len(ids[p.type])
+        later = set(after.loc[after["participant_type"] == p.type, "participant_id"])
+        kept[p.type] = int(study[p.file][p.id_column].isin(later).sum())
+        for name in p.files:
+            rows[locate(study.path, name).name] = int(study[name][p.id_column].isin(ids[p.type]).sum())
     return ErasurePlan(counts, rows, kept, ids)
 
 
 def _write_filtered(source: Path, keep: pd.Series, target: Path) -> None:
-    """``source`` without the dropped rows, in its own format, to ``target`` (fsynced)."""
+    """``source`` without the dropped rows, in its own format, to ``target``."""
     if source.suffix == ".parquet":
         table = pq.read_table(source)
         pq.write_table(table.filter(keep.to_numpy()), target)
     else:
         read_text(source).loc[keep.to_numpy()].to_csv(target, index=False)
-    with open(target, "rb") as handle:
-        os.fsync(handle.fileno())
 
 
 def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
@@ -105,7 +100,6 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
     if plan.total_rows == 0:
         return None
     files = {name: locate(study_dir, name) for name in ERASE_ORDER}
-    kind_of = {name: kind for kind, (_p, _c, names) in PARTICIPANTS.items() for name in names}
     before = {path.name: sha256(path) for path in files.values()}
     staged: dict[str, Path] = {}
     done = 0
@@ -113,9 +107,8 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
         for name, path in files.items():
             if plan.rows.get(path.name, 0) == 0:
                 continue
-            keep = ~_holds(read_text(path), plan.ids[kind_of[name]])
-            staged[name] = path.with_name(f".{path.name}.erase-{uuid.uuid4().hex[:8]}")
-            _write_filtered(path, keep, staged[name])
+            keep = ~_holds(read_text(path), plan.ids[BY_FILE[name].type])
+            staged[name] = iorw.staged_file(path, lambda tmp, p=path, k=keep: _write_filtered(p, k, tmp), "erase")
         done = 0
         for name in ERASE_ORDER:  # renames only, dependent files first
             if name in staged:
@@ -144,16 +137,8 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
     }
     log = study_dir / ERASURE_LOG
     entries = json.loads(log.read_text()) if log.exists() else []
-    _atomic_text(log, json.dumps([*entries, entry], indent=2) + "\n")
+    iorw.write_text(log, json.dumps([*entries, entry], indent=2) + "\n")
     return entry
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text, encoding="utf-8")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 # --- access and portability ----------------------------------------------------------------
@@ -204,7 +189,7 @@ def archive(study_dir: str | Path, out: str | Path) -> dict:
     study = _load(study_dir)
     gone = excluded_ids(study["consent"])
     drop = set(gone["participant_id"])
-    staged = out.with_name(f".{out.name}-{uuid.uuid4().hex[:8]}")
+    staged = iorw.sibling(out, "staging")
     staged.mkdir(parents=True)
     rows: dict[str, int] = {}
     try:
@@ -230,10 +215,10 @@ def archive(study_dir: str | Path, out: str | Path) -> dict:
             "files": [{"path": p.name, "sha256": sha256(p), "rows": rows.get(p.name)}
                       for p in sorted(staged.iterdir())],
         }  # fmt: skip
-        (staged / ARCHIVE_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        iorw.write_text(staged / ARCHIVE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
         if out.exists():
             out.rmdir()
-        staged.rename(out)
+        iorw.publish_dir(staged, out)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

@@ -37,12 +37,12 @@ def completeness(study: Study, unit: str) -> pd.DataFrame:
     teams = view["teams"][["team_id", "local_authority", "arm"]]
     for population, scores in SCORES.items():
         pop = POPULATIONS[population]
-        people = view[pop.people][[pop.id, "team_id"]].merge(teams, on="team_id")
+        people = view[pop.file][[pop.id_column, "team_id"]].merge(teams, on="team_id")
         scored = measure_scores(view, population)
         for wave in ("baseline", "followup"):
             at = scored.loc[scored["wave"] == wave].set_index("id")
             for score in scores:
-                has = people[pop.id].map(at[score]).notna()
+                has = people[pop.id_column].map(at[score]).notna()
                 grouped = has.groupby([people["local_authority"], people["arm"]])
                 for (la, arm), part in grouped:
                     rows.append({"population": population, "score": score, "wave": wave,

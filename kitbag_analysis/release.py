@@ -29,9 +29,9 @@ def _uptake_people(report: rp.Report) -> list[tuple[str, pd.DataFrame]]:
     for population in ("practitioners", "carers"):
         pop = POPULATIONS[population]
         teams = view["teams"][["team_id", "arm"]]
-        people = view[pop.people].merge(teams, on="team_id")
+        people = view[pop.file].merge(teams, on="team_id")
         m = view[pop.measures]
-        follow = m.loc[m["wave"] == "followup", [pop.id, "kitbag_use"]].merge(people[[pop.id, "arm"]], on=pop.id)
+        follow = m.loc[m["wave"] == "followup", [pop.id_column, "kitbag_use"]].merge(people[[pop.id_column, "arm"]], on=pop.id_column)
         frames.append((f"uptake_{population}", pd.DataFrame({"row": follow["kitbag_use"], "arm": follow["arm"]})))
     return frames
 

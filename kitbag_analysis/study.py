@@ -10,17 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts import ContractViolation, StudySettings, validate_study
+from data_contracts.participants import PARTICIPANTS
 from data_contracts.reading import plain_text
 from data_contracts.report import ValidationReport
 
-# participant type -> (participant file, id column, files holding that id's rows)
-PARTICIPANTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "child": ("children", "child_id",
-              ("children", "child_measures", "placements", "missing_episodes", "referrals")),
-    "practitioner": ("practitioners", "practitioner_id",
-                     ("practitioners", "practitioner_measures", "absence")),
-    "carer": ("carers", "carer_id", ("carers", "carer_measures")),
-}  # fmt: skip
 EXCLUDING_STATUSES = ("withdrawn", "objected", "restricted")
 # On a tie of dates the most protective status holds (a same-day withdrawal is honoured).
 _PRIORITY = {"active": 0, "restricted": 1, "objected": 2, "withdrawn": 3}
@@ -47,7 +40,7 @@ class Study:
     def excluded(self) -> dict[str, int]:
         """Number of excluded participants per participant type."""
         counts = self.exclusions["participant_type"].value_counts()
-        return {kind: int(counts.get(kind, 0)) for kind in PARTICIPANTS}
+        return {p.type: int(counts.get(p.type, 0)) for p in PARTICIPANTS}
 
     @property
     def units(self) -> list[str]:
@@ -73,14 +66,14 @@ def apply_exclusions(frames: Mapping[str, pd.DataFrame]) -> tuple[dict, pd.DataF
     gone = excluded_ids(frames["consent"])
     out = dict(frames)
     traces = []
-    for kind, (people, id_col, files) in PARTICIPANTS.items():
-        ids = gone.loc[gone["participant_type"] == kind, ["participant_id", "status"]]
-        present = frames[people].merge(ids, left_on=id_col, right_on="participant_id")
-        traces.append(present[["team_id", "status"]].assign(participant_type=kind))
+    for p in PARTICIPANTS:
+        ids = gone.loc[gone["participant_type"] == p.type, ["participant_id", "status"]]
+        present = frames[p.file].merge(ids, left_on=p.id_column, right_on="participant_id")
+        traces.append(present[["team_id", "status"]].assign(participant_type=p.type))
         drop = set(ids["participant_id"])
-        for name in files:
+        for name in p.files:
             frame = frames[name]
-            out[name] = frame.loc[~frame[id_col].isin(drop)].reset_index(drop=True)
+            out[name] = frame.loc[~frame[p.id_column].isin(drop)].reset_index(drop=True)
     exclusions = pd.concat(traces, ignore_index=True)[["participant_type", "team_id", "status"]]
     return out, exclusions
 

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.instruments import CRIES8, GSE, PSS10, SDQ, Instrument
+from data_contracts.participants import PARTICIPANTS
 from data_contracts.schemas import CONTRACTS
 from data_contracts.settings import StudySettings, settings_toml
+from kitbag_analysis import iorw
 
 TRUTH_FILE = "synthetic_truth.json"
 DEFAULT_CHILDREN = 9000
@@ -463,10 +465,9 @@ class _Generator:
         rng = self.rng
         start = pd.Timestamp(SETTINGS.analysis_phase_start)
         rows = []
-        for kind, file, col in (("child", "children", "child_id"),
-                                ("practitioner", "practitioners", "practitioner_id"),
-                                ("carer", "carers", "carer_id")):  # fmt: skip
-            ids = files[file][col].to_numpy()
+        for participant in PARTICIPANTS:
+            kind = participant.type
+            ids = files[participant.file][participant.id_column].to_numpy()
             chosen = rng.choice(ids, size=max(int(len(ids) * 0.04), 6), replace=False)
             story = rng.choice(
                 ["withdrawn_before", "withdrawn_after", "objected", "restricted",
@@ -501,8 +502,7 @@ class _Generator:
                         (pid, kind, "withdrawn", d1),
                     ]
             # people whose data were already erased: in the register, absent from the files
-            prefix = {"child": "C", "practitioner": "P", "carer": "F"}[kind]
-            for pid in _hex_ids(rng, prefix, 2):
+            for pid in _hex_ids(rng, participant.prefix, 2):
                 rows.append((pid, kind, "withdrawn", pd.Timestamp("2020-09-01")))
         consent = pd.DataFrame(rows, columns=["participant_id", "participant_type", "status",
                                               "status_changed_on"])  # fmt: skip
@@ -574,13 +574,10 @@ def write_study(out: str | Path, spec: SynthSpec = SynthSpec(), fmt: str = "csv"
     out.mkdir(parents=True, exist_ok=True)
     files, truth = generate(spec)
     for name, frame in files.items():
-        target = out / f"{name}.{fmt}"
-        tmp = target.with_name(f".{target.name}.tmp")
         if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
+            iorw.write_with(out / f"{name}.parquet", lambda tmp, f=frame: f.to_parquet(tmp, index=False))
         else:
-            frame.to_csv(tmp, index=False)
-        tmp.replace(target)
-    (out / "study.toml").write_text(settings_toml(SETTINGS), encoding="utf-8")
-    (out / TRUTH_FILE).write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+            iorw.write_with(out / f"{name}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
+    iorw.write_text(out / "study.toml", settings_toml(SETTINGS))
+    iorw.write_text(out / TRUTH_FILE, json.dumps(truth, indent=2) + "\n")
     return out

@@ -35,8 +35,8 @@ def participant_flow(study: Study, frames: dict[str, pd.DataFrame]) -> pd.DataFr
     teams = study["teams"]["arm"].value_counts()
     excluded = study.exclusions.merge(study["teams"][["team_id", "arm"]], on="team_id", how="left")
     for pop in POPULATIONS.values():
-        people = _arm_of(study, pop.people)
-        gone = excluded.loc[excluded["participant_type"] == pop.participant_type]
+        people = _arm_of(study, pop.file)
+        gone = excluded.loc[excluded["participant_type"] == pop.type]
         measures = study[pop.measures]
 
         def by_arm(frame: pd.DataFrame, arm_col: str = "arm") -> dict[str, int]:
@@ -44,8 +44,8 @@ def participant_flow(study: Study, frames: dict[str, pd.DataFrame]) -> pd.DataFr
             return {arm: int(counts.get(arm, 0)) for arm, _ in ARMS}
 
         def with_wave(wave: str, pop=pop, people=people, measures=measures) -> dict[str, int]:
-            ids = measures.loc[measures["wave"] == wave, pop.id]
-            return by_arm(people.loc[people[pop.id].isin(ids)])
+            ids = measures.loc[measures["wave"] == wave, pop.id_column]
+            return by_arm(people.loc[people[pop.id_column].isin(ids)])
 
         stages = [
             ("teams randomised", {arm: int(teams.get(arm, 0)) for arm, _ in ARMS}),
@@ -56,13 +56,13 @@ def participant_flow(study: Study, frames: dict[str, pd.DataFrame]) -> pd.DataFr
             ("with a follow-up measure", with_wave("followup")),
         ]
         for outcome in OUTCOMES:
-            if outcome.population == pop.name:
+            if outcome.population == pop.population:
                 frame = frames[outcome.name]
                 n = frame["arm"].value_counts()
                 stages.append((f"analysed: {outcome.name}",
                                {arm: int(n.get(code, 0)) for arm, code in ARMS}))  # fmt: skip
         for stage, counts in stages:
-            rows.append({"population": pop.name, "stage": stage, **counts})
+            rows.append({"population": pop.population, "stage": stage, **counts})
     return pd.DataFrame(rows, columns=["population", "stage", "kitbag", "control"])
 
 
@@ -137,11 +137,11 @@ def baseline_characteristics(study: Study) -> pd.DataFrame:
         rows += _categorical(population, name, values, arm, levels)
     for population, scores in BASELINE_SCORES.items():
         pop = POPULATIONS[population]
-        people = _arm_of(study, pop.people)
+        people = _arm_of(study, pop.file)
         scored = measure_scores(study, population)
         base = scored.loc[scored["wave"] == "baseline"].set_index("id")
         for score in scores:
-            values = people[pop.id].map(base[score])
+            values = people[pop.id_column].map(base[score])
             rows.append(_continuous(population, f"baseline {score}", values, people["arm"]))
     return pd.DataFrame(rows)
 
@@ -170,10 +170,10 @@ def uptake(study: Study) -> pd.DataFrame:
     levels = ["never", "rarely", "sometimes", "often", "not_asked"]
     for population in ("practitioners", "carers"):
         pop = POPULATIONS[population]
-        people = _arm_of(study, pop.people)
+        people = _arm_of(study, pop.file)
         m = study[pop.measures]
-        follow = m.loc[m["wave"] == "followup", [pop.id, "kitbag_use"]].merge(
-            people[[pop.id, "arm"]], on=pop.id, how="inner"
+        follow = m.loc[m["wave"] == "followup", [pop.id_column, "kitbag_use"]].merge(
+            people[[pop.id_column, "arm"]], on=pop.id_column, how="inner"
         )
         rows += _categorical(population, "kitbag_use", follow["kitbag_use"], follow["arm"], levels)
     return pd.DataFrame(rows)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from data_contracts import KitbagError
-from kitbag_analysis.study import PARTICIPANTS, Study
+from data_contracts.participants import PARTICIPANTS
+from kitbag_analysis.study import Study
 
 ALL = "all"
 
@@ -25,11 +26,11 @@ def restrict(study: Study, unit: str) -> Study:
     keep = set(teams["team_id"])
     frames = dict(study.frames)
     frames["teams"] = teams.reset_index(drop=True)
-    for people, id_col, files in PARTICIPANTS.values():
-        members = study[people].loc[study[people]["team_id"].isin(keep)]
-        ids = set(members[id_col])
-        for name in files:
+    for p in PARTICIPANTS:
+        members = study[p.file].loc[study[p.file]["team_id"].isin(keep)]
+        ids = set(members[p.id_column])
+        for name in p.files:
             frame = study[name]
-            frames[name] = frame.loc[frame[id_col].isin(ids)].reset_index(drop=True)
+            frames[name] = frame.loc[frame[p.id_column].isin(ids)].reset_index(drop=True)
     exclusions = study.exclusions.loc[study.exclusions["team_id"].isin(keep)]
     return replace(study, frames=frames, exclusions=exclusions.reset_index(drop=True), _cache={})

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from data_contracts.crossfile import LINKS
+from data_contracts.participants import LINKS
 from data_contracts.schemas import CONTRACTS
 from kitbag_analysis.cli import main
 

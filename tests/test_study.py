@@ -9,7 +9,8 @@ import pytest
 from conftest import rewrite
 
 from data_contracts import ContractViolation
-from kitbag_analysis.study import PARTICIPANTS, excluded_ids, latest_status, load_study
+from data_contracts.participants import PARTICIPANTS
+from kitbag_analysis.study import excluded_ids, latest_status, load_study
 
 
 def register(*rows: tuple[str, str, str]) -> pd.DataFrame:
@@ -68,7 +69,8 @@ def test_load_study_removes_every_row_of_excluded(study: Path) -> None:
     loaded = load_study(study)
     gone = {kids[0], kids[2], staff[0], carers[0]}
     kept = {kids[1], staff[1]}
-    for _people, id_col, files in PARTICIPANTS.values():
+    for p in PARTICIPANTS:
+        id_col, files = p.id_column, p.files
         for name in files:
             ids = set(loaded[name][id_col])
             assert not ids & gone, (name, ids & gone)

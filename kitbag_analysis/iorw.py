@@ -1,0 +1,129 @@
+"""Where outputs are written: every file and folder the workbench publishes goes through here.
+
+A write is atomic and durable: the new content goes to a temporary sibling (same folder, so the
+same file system), is flushed and fsynced, renamed over the target, and the folder is fsynced so
+the rename itself survives a power cut. Readers see the old or the new content, never a part.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+
+def sha256(path: str | Path) -> str:
+    """The file's SHA-256, hex."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make the folder's entries (a rename, a new file) durable."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sibling(path: str | Path, tag: str) -> Path:
+    """A hidden, unique temporary name beside ``path`` (same folder, same file system)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}")
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def replace(source: str | Path, target: str | Path) -> None:
+    """Rename ``source`` over ``target`` (same folder) and make the rename durable."""
+    os.replace(source, target)
+    fsync_dir(Path(target).parent)
+
+
+def write_with(path: str | Path, writer: Callable[[Path], None], tag: str = "tmp") -> Path:
+    """Atomically create or replace ``path`` with what ``writer(temporary path)`` writes."""
+    path = Path(path)
+    tmp = sibling(path, tag)
+    try:
+        writer(tmp)
+        _fsync_file(tmp)
+        replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Atomically create or replace a UTF-8 text file."""
+    return write_with(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Atomically create or replace a binary file."""
+    return write_with(path, lambda tmp: tmp.write_bytes(data))
+
+
+def staged_file(path: str | Path, writer: Callable[[Path], None], tag: str = "staged") -> Path:
+    """Write a fsynced temporary sibling of ``path`` and return it, for a caller that renames
+    several files in an order of its own (`replace` each when all are written)."""
+    tmp = sibling(path, tag)
+    try:
+        writer(tmp)
+        _fsync_file(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def publish_dir(staged: str | Path, final: str | Path) -> None:
+    """Put the folder ``staged`` at ``final`` by renames only: a reader sees the old folder or
+    the new one. The old one is moved aside first and removed after the swap."""
+    staged, final = Path(staged), Path(final)
+    trash = sibling(final, "old")
+    moved = False
+    if final.exists() or final.is_symlink():
+        os.replace(final, trash)
+        moved = True
+    try:
+        os.replace(staged, final)
+    except BaseException:
+        if moved:
+            os.replace(trash, final)
+        raise
+    fsync_dir(final.parent)
+    if moved:
+        remove_tree(trash)
+
+
+def remove_tree(path: str | Path) -> None:
+    """Remove a file or folder if present (a symlink is unlinked, never followed)."""
+    path = Path(path)
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_dir(final: str | Path, tag: str = "staging") -> Iterator[Path]:
+    """A fresh hidden sibling folder of ``final``; removed unless the caller published it."""
+    staged = sibling(final, tag)
+    staged.mkdir(parents=True)
+    try:
+        yield staged
+    finally:
+        remove_tree(staged)
+
+
+__all__ = ["fsync_dir", "publish_dir", "remove_tree", "replace", "sha256", "sibling", "staged_file",
+           "staging_dir", "write_bytes", "write_text", "write_with"]  # fmt: skip
