@@ -32,8 +32,7 @@ def main() -> None:
                 analyse(study, unit)
             done = time.perf_counter()
         rows.append((size, done - loaded))
-        print(f"{size:>9} {loaded - start:>7.2f} {done - loaded:>18.2f} "
-              f"{1000 * (done - loaded) / size * 1000:>19.1f}")  # fmt: skip
+        print(f"{size:>9} {loaded - start:>7.2f} {done - loaded:>18.2f} {1000 * (done - loaded) / size * 1000:>19.1f}")
     if len(rows) == 2:
         (n0, t0), (n1, t1) = rows
         print(

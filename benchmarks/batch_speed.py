@@ -30,8 +30,21 @@ def serial_cli(study: Path, out: Path) -> float:
     for unit in UNITS:
         for nb in (EFFECTIVENESS, DATA_QUALITY):
             target = out / f"{unit}-{nb.stem}.ipynb"
-            run([str(BIN / "papermill"), str(nb), str(target), "-p", "study_dir", str(study),
-                 "-p", "unit", unit, "--cwd", str(nb.parent)])  # fmt: skip
+            run(
+                [
+                    str(BIN / "papermill"),
+                    str(nb),
+                    str(target),
+                    "-p",
+                    "study_dir",
+                    str(study),
+                    "-p",
+                    "unit",
+                    unit,
+                    "--cwd",
+                    str(nb.parent),
+                ]
+            )
             run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(target)])
     return time.perf_counter() - start
 

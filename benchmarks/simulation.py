@@ -24,8 +24,7 @@ from kitbag_analysis.synth import TRUTH_FILE, SynthSpec, write_study
 def replicate(args: tuple[int, int, float]) -> tuple[float, float, float, float, str]:
     seed, children, effect = args
     with tempfile.TemporaryDirectory() as tmp:
-        folder = write_study(Path(tmp) / "s", SynthSpec(seed=seed, children=children,
-                                                         effect_size=effect))  # fmt: skip
+        folder = write_study(Path(tmp) / "s", SynthSpec(seed=seed, children=children, effect_size=effect))
         truth = json.loads((folder / TRUTH_FILE).read_text())["outcomes"]["sdq_total"]["value"]
         result, _ = analyse_outcome(load_study(folder), OUTCOME_BY_NAME["sdq_total"], pooled=True)
     return result["estimate"], result["ci_low"], result["ci_high"], truth, result["model"]
@@ -47,13 +46,13 @@ def main() -> None:
     se_mc = error.std(ddof=1) / np.sqrt(len(out))
     cover_mc = np.sqrt(covered.mean() * (1 - covered.mean()) / len(out))
     models = {m: sum(o[4] == m for o in out) for m in {o[4] for o in out}}
-    print(
-        f"replicates: {len(out)} trials of {args.children} children, effect size {args.effect_size}"
-    )
+    print(f"replicates: {len(out)} trials of {args.children} children, effect size {args.effect_size}")
     print(f"mean true effect (points): {truth.mean():.4f}")
     print(f"bias of the estimate:      {error.mean():+.4f} (Monte Carlo SE {se_mc:.4f})")
-    print(f"empirical SD of estimates: {est.std(ddof=1):.4f}; mean CI half-width/1.96: "
-          f"{((hi - lo) / 2 / 1.959964).mean():.4f}")  # fmt: skip
+    print(
+        f"empirical SD of estimates: {est.std(ddof=1):.4f}; mean CI half-width/1.96: "
+        f"{((hi - lo) / 2 / 1.959964).mean():.4f}"
+    )
     print(f"95% CI coverage:           {covered.mean():.3f} (Monte Carlo SE {cover_mc:.3f})")
     print(f"models used: {models}")
 

@@ -31,8 +31,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default=f"{DEFAULT_CHILDREN},{DEFAULT_CHILDREN * 10}")
     args = parser.parse_args()
-    print(f"{'children':>9} {'rows':>9} {'read_csv s':>11} {'validate s':>11} "
-          f"{'rows/s':>11} {'ratio':>6}")  # fmt: skip
+    print(f"{'children':>9} {'rows':>9} {'read_csv s':>11} {'validate s':>11} {'rows/s':>11} {'ratio':>6}")
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             study = write_study(Path(tmp) / "study", SynthSpec(children=size))
@@ -42,8 +41,7 @@ def main() -> None:
             report = validate_study(study).report
             assert report.ok, report.summary()
             check = best_of(args.repeat, lambda study=study: validate_study(study))
-            print(f"{size:>9} {rows:>9} {read:>11.3f} {check:>11.3f} {rows / check:>11,.0f} "
-                  f"{check / read:>6.2f}")  # fmt: skip
+            print(f"{size:>9} {rows:>9} {read:>11.3f} {check:>11.3f} {rows / check:>11,.0f} {check / read:>6.2f}")
 
 
 if __name__ == "__main__":

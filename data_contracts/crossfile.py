@@ -9,9 +9,7 @@ from data_contracts.report import Failure, failures_from_mask
 from data_contracts.settings import StudySettings
 
 
-def check_links(
-    frames: dict[str, pd.DataFrame], files: dict[str, str], settings: StudySettings
-) -> list[Failure]:
+def check_links(frames: dict[str, pd.DataFrame], files: dict[str, str], settings: StudySettings) -> list[Failure]:
     """Every linked id exists in its participant file; every team's LA is in study.toml."""
     found: list[Failure] = []
     for file, column, target, target_column in LINKS:
@@ -20,15 +18,15 @@ def check_links(
             continue
         values = frame[column]
         bad = values.notna() & ~values.isin(ref[target_column].dropna())
-        found += failures_from_mask(
-            files[file], column, f"exists in {files[target]} ({target_column})", bad.to_numpy()
-        )
+        found += failures_from_mask(files[file], column, f"exists in {files[target]} ({target_column})", bad.to_numpy())
     teams = frames.get("teams")
     if teams is not None and "local_authority" in teams:
         la = teams["local_authority"]
         bad = la.notna() & ~la.isin(list(settings.local_authorities))
         found += failures_from_mask(
-            files["teams"], "local_authority", "a slug of study.toml [local_authorities]",
+            files["teams"],
+            "local_authority",
+            "a slug of study.toml [local_authorities]",
             bad.to_numpy(),
-        )  # fmt: skip
+        )
     return found

@@ -6,8 +6,8 @@ import inspect
 
 import pandera.pandas as pa
 
-from data_contracts.participants import LINKS
 from data_contracts.guards import FULL_DATE_COLUMN, GUARDS
+from data_contracts.participants import LINKS
 from data_contracts.schemas import CONTRACTS, rule_column
 from data_contracts.settings import SETTINGS_FILE
 
@@ -42,8 +42,13 @@ def _file_section(name: str, model: type[pa.DataFrameModel]) -> list[str]:
         rules = [_rule(c) for c in col.checks]
         if col.unique:
             rules.append("unique")
-        cells = [f"`{col_name}`", _type(col.dtype), "yes" if col.nullable else "no",
-                 "; ".join(rules) or "—", col.description or ""]  # fmt: skip
+        cells = [
+            f"`{col_name}`",
+            _type(col.dtype),
+            "yes" if col.nullable else "no",
+            "; ".join(rules) or "—",
+            col.description or "",
+        ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     unique = schema.unique
     extra = []
@@ -81,15 +86,24 @@ def render() -> str:
     for file, column, target, target_column in LINKS:
         out.append(f"- every `{column}` in {file} exists in {target} (`{target_column}`)")
     out.append("- every `local_authority` in teams is a slug of study.toml `[local_authorities]`")
-    out += ["", "## Privacy guards", "",
-            "Every text cell of every data file in the folder (and every column name) is "
-            "scanned; a hit refuses the folder, naming file, column and row, never the value:",
-            ""]  # fmt: skip
+    out += [
+        "",
+        "## Privacy guards",
+        "",
+        "Every text cell of every data file in the folder (and every column name) is "
+        "scanned; a hit refuses the folder, naming file, column and row, never the value:",
+        "",
+    ]
     out += [f"- {guard}" for guard in GUARDS]
     out.append(f"- a full date of birth in `{FULL_DATE_COLUMN}` (year and month only)")
-    out += ["", "## Exclusion (analysis-plan.md §0)", "",
-            "The latest `consent` row per participant holds (on a tie of dates, the most "
-            "protective status: withdrawn, then objected, then restricted). Participants "
-            "whose latest status is `withdrawn`, `objected` or `restricted` are removed, "
-            "with all their rows, before any analysis.", ""]  # fmt: skip
+    out += [
+        "",
+        "## Exclusion (analysis-plan.md §0)",
+        "",
+        "The latest `consent` row per participant holds (on a tie of dates, the most "
+        "protective status: withdrawn, then objected, then restricted). Participants "
+        "whose latest status is `withdrawn`, `objected` or `restricted` are removed, "
+        "with all their rows, before any analysis.",
+        "",
+    ]
     return "\n".join(out)

@@ -37,8 +37,7 @@ def check_text(file: str, frame: pd.DataFrame) -> list[Failure]:
     found: list[Failure] = []
     for position, name in enumerate(map(str, frame.columns)):
         for guard in _hits(name, _ANY, _COMPILED):
-            found.append(Failure(file, f"column {position + 1} (name)", f"privacy: {guard}",
-                                 privacy=True))  # fmt: skip
+            found.append(Failure(file, f"column {position + 1} (name)", f"privacy: {guard}", privacy=True))
     if frame.empty or not len(frame.columns):
         return found
     # Scan each distinct value once: the columns are laid end to end and dictionary-encoded.
@@ -60,8 +59,7 @@ def check_text(file: str, frame: pd.DataFrame) -> list[Failure]:
     for k, name in enumerate(frame.columns):
         block = slice(k * n, (k + 1) * n)
         if name == FULL_DATE_COLUMN:
-            found += _report(file, name, "full date of birth",
-                             _mask(values, FULL_DATE, index)[block])  # fmt: skip
+            found += _report(file, name, "full date of birth", _mask(values, FULL_DATE, index)[block])
         for guard, mask in per_guard.items():
             found += _report(file, name, guard, mask[block])
     return found

@@ -38,13 +38,28 @@ class Participant:
 
 
 PARTICIPANTS: tuple[Participant, ...] = (
-    Participant("child", "children", "children", "child_id", "C", "child_measures",
-                ("child_measures", "placements", "missing_episodes", "referrals"), "Children"),
-    Participant("practitioner", "practitioners", "practitioners", "practitioner_id", "P",
-                "practitioner_measures", ("practitioner_measures", "absence"), "Practitioners"),
-    Participant("carer", "carers", "carers", "carer_id", "F", "carer_measures",
-                ("carer_measures",), "Carers"),
-)  # fmt: skip
+    Participant(
+        "child",
+        "children",
+        "children",
+        "child_id",
+        "C",
+        "child_measures",
+        ("child_measures", "placements", "missing_episodes", "referrals"),
+        "Children",
+    ),
+    Participant(
+        "practitioner",
+        "practitioners",
+        "practitioners",
+        "practitioner_id",
+        "P",
+        "practitioner_measures",
+        ("practitioner_measures", "absence"),
+        "Practitioners",
+    ),
+    Participant("carer", "carers", "carers", "carer_id", "F", "carer_measures", ("carer_measures",), "Carers"),
+)
 
 BY_TYPE: dict[str, Participant] = {p.type: p for p in PARTICIPANTS}
 BY_POPULATION: dict[str, Participant] = {p.population: p for p in PARTICIPANTS}
@@ -63,5 +78,4 @@ LINKS: tuple[tuple[str, str, str, str], ...] = (
     *((d, p.id_column, p.file, p.id_column) for p in PARTICIPANTS for d in p.dependents),
 )
 
-__all__ = ["BY_FILE", "BY_POPULATION", "BY_TYPE", "ID_COLUMNS", "LINKS", "PARTICIPANTS", "Participant",
-           "REWRITE_ORDER"]  # fmt: skip
+__all__ = ["BY_FILE", "BY_POPULATION", "BY_TYPE", "ID_COLUMNS", "LINKS", "PARTICIPANTS", "Participant", "REWRITE_ORDER"]

@@ -29,18 +29,14 @@ ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 def locate(study_dir: Path, name: str) -> Path:
     """The file holding contract ``name`` (``name.csv`` or ``name.parquet``, not both)."""
-    found = [
-        study_dir / f"{name}{s}" for s in DATA_SUFFIXES if (study_dir / f"{name}{s}").is_file()
-    ]
+    found = [study_dir / f"{name}{s}" for s in DATA_SUFFIXES if (study_dir / f"{name}{s}").is_file()]
     if not found:
         raise UnusableInput(
             f"{study_dir}: the file {name}.csv (or {name}.parquet) is missing. Every file of "
             "study-data.md must be present; a file may have a header and no rows."
         )
     if len(found) > 1:
-        raise UnusableInput(
-            f"{study_dir}: both {name}.csv and {name}.parquet are present; keep exactly one."
-        )
+        raise UnusableInput(f"{study_dir}: both {name}.csv and {name}.parquet are present; keep exactly one.")
     return found[0]
 
 
@@ -113,8 +109,7 @@ def _not_utf8(path: Path, raw: bytes) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         where = f" at line {line} (byte {exc.start})"
     return (
-        f"{path}: the file is not UTF-8 text{where}. Re-export it as UTF-8 CSV; "
-        "the workbench does not guess encodings."
+        f"{path}: the file is not UTF-8 text{where}. Re-export it as UTF-8 CSV; the workbench does not guess encodings."
     )
 
 
@@ -148,9 +143,7 @@ def _as_text(col: pd.Series) -> pd.Series:
     return text.astype(TEXT).mask(missing)
 
 
-def parse_types(
-    file: str, text: pd.DataFrame, model: type[pdr.DataFrameModel]
-) -> tuple[pd.DataFrame, list[Failure]]:
+def parse_types(file: str, text: pd.DataFrame, model: type[pdr.DataFrameModel]) -> tuple[pd.DataFrame, list[Failure]]:
     """Parse each declared column of ``text`` to the contract's type.
 
     A cell that does not parse becomes missing and is reported as a type failure by row.

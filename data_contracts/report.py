@@ -32,9 +32,7 @@ def failure(file: str, column: str, check: str, index: Iterable, privacy: bool =
     return Failure(file, column, check, rows, privacy)
 
 
-def failures_from_mask(
-    file: str, column: str, check: str, bad: np.ndarray, privacy: bool = False
-) -> list[Failure]:
+def failures_from_mask(file: str, column: str, check: str, bad: np.ndarray, privacy: bool = False) -> list[Failure]:
     """One failure for the rows where the boolean array ``bad`` is true, or none."""
     where = np.flatnonzero(np.asarray(bad, dtype=bool))
     return [failure(file, column, check, where, privacy)] if where.size else []
@@ -55,7 +53,4 @@ class ValidationReport:
     def summary(self) -> str:
         n_rows = sum(f.count for f in self.failures)
         n_files = len({f.file for f in self.failures})
-        return (
-            f"{len(self.failures)} rule(s) broken on {n_rows} row(s) in {n_files} file(s) "
-            f"of {self.study_dir}"
-        )
+        return f"{len(self.failures)} rule(s) broken on {n_rows} row(s) in {n_files} file(s) of {self.study_dir}"

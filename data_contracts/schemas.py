@@ -33,9 +33,27 @@ ARMS = ["kitbag", "control"]
 WAVES = ["baseline", "followup"]
 GENDERS = ["female", "male", "other", "not_recorded"]
 ETHNICITIES = [
-    "WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND",
-    "APKN", "ABAN", "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT",
-]  # fmt: skip
+    "WBRI",
+    "WIRI",
+    "WIRT",
+    "WOTH",
+    "WROM",
+    "MWBC",
+    "MWBA",
+    "MWAS",
+    "MOTH",
+    "AIND",
+    "APKN",
+    "ABAN",
+    "AOTH",
+    "BCRB",
+    "BAFR",
+    "BOTH",
+    "CHNE",
+    "OOTH",
+    "REFU",
+    "NOBT",
+]
 YES_NO = ["yes", "no"]
 DISABILITY = ["yes", "no", "not_recorded"]
 CHILD_LEGAL_STATUS = ["cin", "cp", "cla", "care_leaver"]
@@ -138,9 +156,7 @@ class Children(_Contract):
     """children.csv: one row per child."""
 
     child_id: Series[Text] = pa.Field(str_matches=CHILD_ID, unique=True, description="child")
-    team_id: Series[Text] = pa.Field(
-        str_matches=TEAM_ID, description="team at randomisation (defines the arm)"
-    )
+    team_id: Series[Text] = pa.Field(str_matches=TEAM_ID, description="team at randomisation (defines the arm)")
     birth_year_month: Series[Text] = pa.Field(
         str_matches=YEAR_MONTH, description="year and month of birth, YYYY-MM (never a full date)"
     )
@@ -181,9 +197,10 @@ def _with_items(name: str, base: type, instruments: tuple[Instrument, ...], doc:
             reverse = " (reverse-scored)" if item in inst.reverse else ""
             annotations[col] = Series[pd.Int64Dtype]
             fields[col] = pa.Field(
-                isin=list(inst.allowed), nullable=True,
+                isin=list(inst.allowed),
+                nullable=True,
                 description=f"{inst.title}, item {item}{reverse}",
-            )  # fmt: skip
+            )
     return type(name, (base,), fields)
 
 
@@ -199,9 +216,7 @@ class _ChildMeasuresBase(_measures_base("child_id", CHILD_ID, "assessed_on", "ch
         return _followup_after_baseline(df, "child_id", "assessed_on")
 
 
-class _PractitionerMeasuresBase(
-    _measures_base("practitioner_id", PRACTITIONER_ID, "completed_on", "practitioner")
-):
+class _PractitionerMeasuresBase(_measures_base("practitioner_id", PRACTITIONER_ID, "completed_on", "practitioner")):
     kitbag_use: Series[Text] = pa.Field(isin=KITBAG_USE)
 
     class Config:
@@ -226,18 +241,23 @@ class _CarerMeasuresBase(_measures_base("carer_id", CARER_ID, "completed_on", "c
 
 
 ChildMeasures = _with_items(
-    "ChildMeasures", _ChildMeasuresBase, MEASURE_INSTRUMENTS["child_measures"],
+    "ChildMeasures",
+    _ChildMeasuresBase,
+    MEASURE_INSTRUMENTS["child_measures"],
     "child_measures.csv: one row per child per wave (SDQ and CRIES-8 items; items may be blank).",
-)  # fmt: skip
+)
 PractitionerMeasures = _with_items(
-    "PractitionerMeasures", _PractitionerMeasuresBase,
+    "PractitionerMeasures",
+    _PractitionerMeasuresBase,
     MEASURE_INSTRUMENTS["practitioner_measures"],
     "practitioner_measures.csv: one row per practitioner per wave (GSE and PSS-10 items).",
-)  # fmt: skip
+)
 CarerMeasures = _with_items(
-    "CarerMeasures", _CarerMeasuresBase, MEASURE_INSTRUMENTS["carer_measures"],
+    "CarerMeasures",
+    _CarerMeasuresBase,
+    MEASURE_INSTRUMENTS["carer_measures"],
     "carer_measures.csv: one row per carer per wave (GSE items).",
-)  # fmt: skip
+)
 
 
 class Placements(_Contract):
@@ -252,9 +272,7 @@ class Placements(_Contract):
     placement_type: Series[Text] = pa.Field(
         str_matches=PLACEMENT_TYPE, description="SSDA903 placement type (PLACE), e.g. U1"
     )
-    legal_status: Series[Text] = pa.Field(
-        isin=SSDA903_LEGAL_STATUS, description="SSDA903 legal status (LS)"
-    )
+    legal_status: Series[Text] = pa.Field(isin=SSDA903_LEGAL_STATUS, description="SSDA903 legal status (LS)")
 
     @row_rule("episode_end", "episode_start")
     def episode_end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:
@@ -317,9 +335,7 @@ class MissingEpisodes(_Contract):
     child_id: Series[Text] = pa.Field(str_matches=CHILD_ID)
     missing_start: Series[pa.DateTime] = _date("first day missing or away")
     missing_end: Series[pa.DateTime] = _date("day of return; blank = not yet returned", True)
-    missing_type: Series[Text] = pa.Field(
-        isin=MISSING_TYPES, description="M missing, A away without authorisation"
-    )
+    missing_type: Series[Text] = pa.Field(isin=MISSING_TYPES, description="M missing, A away without authorisation")
 
     @row_rule("missing_end", "missing_start")
     def missing_end_not_before_start(cls, df: pd.DataFrame) -> pd.Series:

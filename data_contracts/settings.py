@@ -52,8 +52,7 @@ def read_settings(study_dir: Path) -> StudySettings:
         if not re.match(LA_SLUG, slug) or slug == "all" or not isinstance(display, str):
             raise _bad(
                 path,
-                f"[local_authorities] key '{slug}' must be a lower-case slug (not 'all') "
-                "with a quoted display name.",
+                f"[local_authorities] key '{slug}' must be a lower-case slug (not 'all') with a quoted display name.",
             )
 
     def field(key: str, kind: type, default: object = None) -> object:
@@ -67,8 +66,9 @@ def read_settings(study_dir: Path) -> StudySettings:
         else:
             ok = isinstance(value, kind)
         if not ok:
-            want = {dt.date: "a date (YYYY-MM-DD, unquoted)", int: "a positive whole number",
-                    str: "a quoted string"}[kind]  # fmt: skip
+            want = {dt.date: "a date (YYYY-MM-DD, unquoted)", int: "a positive whole number", str: "a quoted string"}[
+                kind
+            ]
             raise _bad(path, f"[study] `{key}` must be {want}.")
         return value
 
@@ -86,13 +86,15 @@ def settings_toml(settings: StudySettings) -> str:
     """Render settings back to study.toml text (used by `kitbag synth` and the archive)."""
     import tomli_w
 
-    return tomli_w.dumps({
-        "study": {
-            "name": settings.name,
-            "analysis_phase_start": settings.analysis_phase_start,
-            "final_collection": settings.final_collection,
-            "followup_days": settings.followup_days,
-            "sdc_threshold": settings.sdc_threshold,
-        },
-        "local_authorities": dict(settings.local_authorities),
-    })
+    return tomli_w.dumps(
+        {
+            "study": {
+                "name": settings.name,
+                "analysis_phase_start": settings.analysis_phase_start,
+                "final_collection": settings.final_collection,
+                "followup_days": settings.followup_days,
+                "sdc_threshold": settings.sdc_threshold,
+            },
+            "local_authorities": dict(settings.local_authorities),
+        }
+    )

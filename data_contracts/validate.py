@@ -44,9 +44,7 @@ def validate_study(study_dir: str | Path, contracts: dict | None = None) -> Vali
     for extra in reading.data_files(path):
         if extra not in known:
             text = reading.read_text(extra)
-            report.failures.append(
-                Failure(extra.name, "(file)", "not a file of study-data.md (data minimisation)")
-            )
+            report.failures.append(Failure(extra.name, "(file)", "not a file of study-data.md (data minimisation)"))
             report.failures += guards.check_text(extra.name, text)
 
     frames: dict[str, pd.DataFrame] = {}

@@ -35,9 +35,7 @@ class UnitAnalysis:
 
 
 def _arm_counts(frame: pd.DataFrame, what: str) -> dict[str, int]:
-    by_arm = (
-        frame.groupby("arm")[what].nunique() if what == "team_id" else frame.groupby("arm").size()
-    )
+    by_arm = frame.groupby("arm")[what].nunique() if what == "team_id" else frame.groupby("arm").size()
     return {"kitbag": int(by_arm.get(1, 0)), "control": int(by_arm.get(0, 0))}
 
 

@@ -15,8 +15,20 @@ from data_contracts.reading import locate
 from data_contracts.settings import SETTINGS_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("kitbag-workbench", "numpy", "pandas", "pandera", "pyarrow", "statsmodels", "scipy",
-            "matplotlib", "papermill", "nbconvert", "nbclient", "acro")  # fmt: skip
+PACKAGES = (
+    "kitbag-workbench",
+    "numpy",
+    "pandas",
+    "pandera",
+    "pyarrow",
+    "statsmodels",
+    "scipy",
+    "matplotlib",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "acro",
+)
 
 
 def sha256(path: Path) -> str:
@@ -29,8 +41,9 @@ def sha256(path: Path) -> str:
 
 def _git(*args: str) -> str | None:
     try:
-        done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
-                              text=True, timeout=10, check=True)  # fmt: skip
+        done = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10, check=True
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip()

@@ -93,8 +93,15 @@ def _execute_notebook(source: Path, target: Path, parameters: dict) -> None:
     """papermill executes ``source`` with ``parameters`` into ``target``, in the reused kernel."""
     import papermill as pm
 
-    pm.execute_notebook(str(source), str(target), parameters=parameters, cwd=str(NOTEBOOK_DIR),
-                        progress_bar=False, log_output=False, km=_kernel())  # fmt: skip
+    pm.execute_notebook(
+        str(source),
+        str(target),
+        parameters=parameters,
+        cwd=str(NOTEBOOK_DIR),
+        progress_bar=False,
+        log_output=False,
+        km=_kernel(),
+    )
 
 
 def _replace_dir(staged: Path, final: Path) -> None:
@@ -106,9 +113,7 @@ def _replace_dir(staged: Path, final: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def run_unit(
-    study_dir: str, unit: str, out_dir: str, audit_stamp: str, study_cache: str = ""
-) -> UnitOutcome:
+def run_unit(study_dir: str, unit: str, out_dir: str, audit_stamp: str, study_cache: str = "") -> UnitOutcome:
     """Run both notebooks for ``unit`` and render them; the unit's folder appears only when
     everything is written. A failure leaves ``<unit>/error.txt`` and no report."""
     started = time.perf_counter()
@@ -121,23 +126,32 @@ def run_unit(
         "study_cache": study_cache,
     }
     try:
-        _execute_notebook(EFFECTIVENESS, staged / "report.ipynb",
-                          {**parameters, "audit_stamp": audit_stamp, "results_path": str(staged / "results.json"),
-                           "sdc_dir": str(staged / "sdc")})
+        _execute_notebook(
+            EFFECTIVENESS,
+            staged / "report.ipynb",
+            {
+                **parameters,
+                "audit_stamp": audit_stamp,
+                "results_path": str(staged / "results.json"),
+                "sdc_dir": str(staged / "sdc"),
+            },
+        )
         _execute_notebook(DATA_QUALITY, staged / "data_quality.ipynb", parameters)
         render_html(staged / "report.ipynb", staged / "report.html")
         render_html(staged / "data_quality.ipynb", staged / "data_quality.html")
         results = json.loads((staged / "results.json").read_text())
         _replace_dir(staged, out / unit)
-        return UnitOutcome(unit, "ok", time.perf_counter() - started,
-                           excluded=results["excluded"], parameters=parameters)  # fmt: skip
+        return UnitOutcome(
+            unit, "ok", time.perf_counter() - started, excluded=results["excluded"], parameters=parameters
+        )
     except Exception as exc:  # a failed unit must not stop the batch
         shutil.rmtree(staged, ignore_errors=True)
         return record_failure(out, unit, exc, time.perf_counter() - started, parameters)
 
 
-def record_failure(out: Path, unit: str, exc: BaseException, seconds: float,
-                   parameters: dict | None = None) -> UnitOutcome:  # fmt: skip
+def record_failure(
+    out: Path, unit: str, exc: BaseException, seconds: float, parameters: dict | None = None
+) -> UnitOutcome:
     """Leave ``<unit>/error.txt`` (atomically) in place of the unit's report."""
     if getattr(exc, "ename", None):  # a cell raised inside the notebook (papermill)
         first = f"{exc.ename}: {exc.evalue}"
@@ -177,11 +191,14 @@ def _prepare(study_dir: Path, out_dir: Path) -> tuple[Study, dict, str]:
 
 
 def run_batch(
-    study_dir: str | Path, out_dir: str | Path, units: list[str] | None = None,
-    workers: int | None = None, scheduler: str | None = None,
+    study_dir: str | Path,
+    out_dir: str | Path,
+    units: list[str] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
     on_done: Callable[[UnitOutcome], None] | None = None,
     runner: Callable[..., UnitOutcome] | None = None,
-) -> BatchResult:  # fmt: skip
+) -> BatchResult:
     """Every unit (default: each LA of study.toml, then ``all``), in parallel; one failed unit
     does not stop the others. Writes index.html and manifest.json at the end."""
     study_dir, out_dir = Path(study_dir), Path(out_dir)
@@ -207,8 +224,9 @@ def run_batch(
     return BatchResult(out_dir, outcomes)
 
 
-def _execute(jobs: list[tuple], workers: int | None, scheduler: str | None,
-             runner: Callable[..., UnitOutcome]) -> Iterator[UnitOutcome]:  # fmt: skip
+def _execute(
+    jobs: list[tuple], workers: int | None, scheduler: str | None, runner: Callable[..., UnitOutcome]
+) -> Iterator[UnitOutcome]:
     if scheduler:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
@@ -230,9 +248,7 @@ def _execute(jobs: list[tuple], workers: int | None, scheduler: str | None,
             except Exception as exc:  # the runner failed outside the notebook
                 yield record_failure(Path(job[2]), job[1], exc, 0.0)
         return
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")
-    ) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(runner, *job): job for job in jobs}
         for future in as_completed(futures):
             job = futures[future]
@@ -245,20 +261,22 @@ def _execute(jobs: list[tuple], workers: int | None, scheduler: str | None,
 def write_index(out_dir: Path, study: Study, outcomes: list[UnitOutcome]) -> None:
     rows = []
     for o in outcomes:
-        name = (
-            "All local authorities" if o.unit == "all" else study.settings.local_authorities[o.unit]
-        )
+        name = "All local authorities" if o.unit == "all" else study.settings.local_authorities[o.unit]
         if o.status == "ok":
-            links = (f"<a href='{o.unit}/report.html'>effectiveness report</a> · "
-                     f"<a href='{o.unit}/data_quality.html'>data quality</a>")  # fmt: skip
+            links = (
+                f"<a href='{o.unit}/report.html'>effectiveness report</a> · "
+                f"<a href='{o.unit}/data_quality.html'>data quality</a>"
+            )
         else:
             links = f"failed: {html.escape(o.error)} (see {o.unit}/{ERROR_FILE})"
         rows.append(f"<tr><td>{html.escape(name)}</td><td>{o.status}</td><td>{links}</td></tr>")
-    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>"
-            f"{html.escape(study.settings.name)}: reports</title><style>body{{font-family:sans-serif;"
-            "margin:2em}td,th{border:1px solid #ccc;padding:4px 10px}table{border-collapse:collapse}"
-            f"</style></head><body><h1>{html.escape(study.settings.name)}</h1><table><tr><th>unit</th>"
-            f"<th>status</th><th>reports</th></tr>{''.join(rows)}</table></body></html>\n")  # fmt: skip
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>"
+        f"{html.escape(study.settings.name)}: reports</title><style>body{{font-family:sans-serif;"
+        "margin:2em}td,th{border:1px solid #ccc;padding:4px 10px}table{border-collapse:collapse}"
+        f"</style></head><body><h1>{html.escape(study.settings.name)}</h1><table><tr><th>unit</th>"
+        f"<th>status</th><th>reports</th></tr>{''.join(rows)}</table></body></html>\n"
+    )
     _atomic_write(out_dir / "index.html", page)
 
 
@@ -279,10 +297,7 @@ def write_manifest(out_dir: Path, stamp: dict, outcomes: list[UnitOutcome]) -> N
     manifest = {
         **stamp,
         "parameters": {o.unit: o.parameters for o in outcomes},
-        "units": {
-            o.unit: {"status": o.status, "seconds": round(o.seconds, 2), "error": o.error}
-            for o in outcomes
-        },  # fmt: skip
+        "units": {o.unit: {"status": o.status, "seconds": round(o.seconds, 2), "error": o.error} for o in outcomes},
         "excluded": {o.unit: o.excluded for o in outcomes if o.excluded is not None},
         "outputs": _outputs(out_dir, [o.unit for o in outcomes]),
     }

@@ -37,8 +37,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     if report.ok:
         rows = sum(len(f) for f in validated.frames.values())
-        out.print(f"[green]OK[/] {args.study}: every contract holds "
-                  f"({len(validated.frames)} files, {rows:,} rows, {seconds:.2f} s).")  # fmt: skip
+        out.print(
+            f"[green]OK[/] {args.study}: every contract holds "
+            f"({len(validated.frames)} files, {rows:,} rows, {seconds:.2f} s)."
+        )
         return 0
     print_failures(report)
     return 1
@@ -67,8 +69,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
     spec = SynthSpec(seed=args.seed, children=args.children, effect_size=args.effect_size)
     with out.status(f"Writing a synthetic study of {args.children:,} children to {args.out}"):
         path = write_study(args.out, spec, fmt=args.format)
-    out.print(f"Wrote synthetic study to {path} (seed {args.seed}, effect size "
-              f"{args.effect_size}); true effects in {path / 'synthetic_truth.json'}.")  # fmt: skip
+    out.print(
+        f"Wrote synthetic study to {path} (seed {args.seed}, effect size "
+        f"{args.effect_size}); true effects in {path / 'synthetic_truth.json'}."
+    )
     return 0
 
 
@@ -87,8 +91,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return _batch(args.study, args.out, None, workers=args.workers, scheduler=args.scheduler)
 
 
-def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | None,
-           scheduler: str | None) -> int:  # fmt: skip
+def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | None, scheduler: str | None) -> int:
     from kitbag_analysis.bundle import run_batch
 
     started = time.perf_counter()
@@ -103,12 +106,16 @@ def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | N
     with out.status(f"Validating {study} and running {', '.join(units) if units else 'every unit'} on {where}"):
         result = run_batch(study, out_dir, units=units, workers=workers, scheduler=scheduler, on_done=done)
     seconds = time.perf_counter() - started
-    out.print(f"Reports in {out_dir} ({seconds:.1f} s): open {out_dir / 'index.html'}; "
-              f"audit stamp in {out_dir / 'manifest.json'}.")  # fmt: skip
+    out.print(
+        f"Reports in {out_dir} ({seconds:.1f} s): open {out_dir / 'index.html'}; "
+        f"audit stamp in {out_dir / 'manifest.json'}."
+    )
     if result.failed:
         names = ", ".join(o.unit for o in result.failed)
-        err.print(f"kitbag: {len(result.failed)} unit(s) failed ({names}); each left an error.txt "
-                  "instead of a report. The other units completed.")  # fmt: skip
+        err.print(
+            f"kitbag: {len(result.failed)} unit(s) failed ({names}); each left an error.txt "
+            "instead of a report. The other units completed."
+        )
         return 1
     return 0
 
@@ -140,8 +147,10 @@ def cmd_erase(args: argparse.Namespace) -> int:
     out.print(table)
     people = ", ".join(f"{k}: {v}" for k, v in plan.participants.items())
     kept = ", ".join(f"{k}: {v}" for k, v in plan.kept_after_start.items())
-    out.print(f"Participants to erase (register): {people}. consent.csv keeps their register rows as the "
-              "record of withdrawal.")  # fmt: skip
+    out.print(
+        f"Participants to erase (register): {people}. consent.csv keeps their register rows as the "
+        "record of withdrawal."
+    )
     out.print(f"Kept, excluded from analysis (withdrew after the analysis phase began): {kept}.")
     if not args.apply:
         out.print("This was the plan only; nothing was changed. Run with --apply to erase.")
@@ -150,8 +159,10 @@ def cmd_erase(args: argparse.Namespace) -> int:
     if entry is None:
         out.print("Nothing to erase; no file was changed.")
     else:
-        out.print(f"Erased {plan.total_rows:,} rows; every file re-validated; logged in "
-                  f"{args.study / 'erasure_log.json'} (counts and hashes, no ids).")  # fmt: skip
+        out.print(
+            f"Erased {plan.total_rows:,} rows; every file re-validated; logged in "
+            f"{args.study / 'erasure_log.json'} (counts and hashes, no ids)."
+        )
     return 0
 
 
@@ -178,13 +189,18 @@ def cmd_retention(args: argparse.Namespace) -> int:
     today = dt.date.fromisoformat(args.today) if args.today else None
     r = retention(args.study, today)
     if not r["past"]:
-        out.print(f"Within retention: primary data may be kept until {r['delete_after']} "
-                  f"(final collection {r['final_collection']} + 12 months; today {r['today']}).")  # fmt: skip
+        out.print(
+            f"Within retention: primary data may be kept until {r['delete_after']} "
+            f"(final collection {r['final_collection']} + 12 months; today {r['today']})."
+        )
         return 0
-    out.print(f"[red]PAST RETENTION[/]: primary data were to be kept until {r['delete_after']} "
-              f"(final collection {r['final_collection']} + 12 months; today {r['today']}).")  # fmt: skip
-    out.print("Must now be deleted (after `kitbag archive` has made the reduced copy for the ONS Secure "
-              "Research Service):")  # fmt: skip
+    out.print(
+        f"[red]PAST RETENTION[/]: primary data were to be kept until {r['delete_after']} "
+        f"(final collection {r['final_collection']} + 12 months; today {r['today']})."
+    )
+    out.print(
+        "Must now be deleted (after `kitbag archive` has made the reduced copy for the ONS Secure Research Service):"
+    )
     for f in r["primary_data"]:
         out.print(f"  {f['file']} ({f['rows']:,} rows)")
     return 1
@@ -195,8 +211,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
     manifest = archive(args.study, args.out)
     dropped = ", ".join(f"{k}: {v}" for k, v in manifest["dropped"].items())
-    out.print(f"Archive written to {args.out}: excluded participants dropped ({dropped}), birth_year_month "
-              f"coarsened to the year, contracts re-checked; hashes in {args.out / 'archive_manifest.json'}.")
+    out.print(
+        f"Archive written to {args.out}: excluded participants dropped ({dropped}), birth_year_month "
+        f"coarsened to the year, contracts re-checked; hashes in {args.out / 'archive_manifest.json'}."
+    )
     return 0
 
 
@@ -216,9 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on error")
     parser = argparse.ArgumentParser(
-        prog="kitbag", parents=[common],
+        prog="kitbag",
+        parents=[common],
         description="Evaluation workbench for the 'Putting Kitbags to Work' trial.",
-    )  # fmt: skip
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable, help_: str) -> argparse.ArgumentParser:
@@ -290,9 +309,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure still gets one readable paragraph
         if args.debug:
             raise
-        err.print(f"kitbag {args.command}: could not complete ({type(exc).__name__}: {exc}). "
-                  "Nothing was changed in the study folder. Re-run with --debug for the "
-                  "traceback.", markup=False)  # fmt: skip
+        err.print(
+            f"kitbag {args.command}: could not complete ({type(exc).__name__}: {exc}). "
+            "Nothing was changed in the study folder. Re-run with --debug for the "
+            "traceback.",
+            markup=False,
+        )
         return 2
 
 

@@ -27,8 +27,14 @@ def population_effects(analyses: list[dict], population: str, unit: str):
             ax.text(0.5, k, f"{label}: not shown", va="center", transform=ax.get_yaxis_transform())
             continue
         e = a["effect"]
-        ax.errorbar(e["value"], k, xerr=[[e["value"] - e["ci_low"]], [e["ci_high"] - e["value"]]],
-                    fmt="o", color="#1f5f8b", capsize=4)  # fmt: skip
+        ax.errorbar(
+            e["value"],
+            k,
+            xerr=[[e["value"] - e["ci_low"]], [e["ci_high"] - e["value"]]],
+            fmt="o",
+            color="#1f5f8b",
+            capsize=4,
+        )
     ax.set_yticks(range(len(rows)), [OUTCOME_BY_NAME[a["outcome"]].label for a in rows])
     null = [1.0 if a["kind"] != "continuous" else 0.0 for a in rows]
     if len(set(null)) == 1:
@@ -44,16 +50,22 @@ def forest(per_unit: dict[str, list[dict]]):
     """Hedges' g with 95% CI of each continuous outcome across units (the pooled report)."""
     outcomes = [o for o, a in _continuous(per_unit).items() if a]
     units = list(per_unit)
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(3.2 * len(outcomes), 0.8 + 0.45 * len(units)),
-                             sharey=True, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        1, len(outcomes), figsize=(3.2 * len(outcomes), 0.8 + 0.45 * len(units)), sharey=True, squeeze=False
+    )
     for ax, name in zip(axes[0], outcomes, strict=True):
         for k, unit in enumerate(units):
             a = next(x for x in per_unit[unit] if x["outcome"] == name)
             if a["status"] == "ok" and a.get("publishable", True):
                 e = a["effect"]
-                ax.errorbar(e["value"], k, xerr=[[e["value"] - e["ci_low"]], [e["ci_high"] - e["value"]]],
-                            fmt="s" if unit == "all" else "o", color="black" if unit == "all" else "#1f5f8b",
-                            capsize=3)  # fmt: skip
+                ax.errorbar(
+                    e["value"],
+                    k,
+                    xerr=[[e["value"] - e["ci_low"]], [e["ci_high"] - e["value"]]],
+                    fmt="s" if unit == "all" else "o",
+                    color="black" if unit == "all" else "#1f5f8b",
+                    capsize=3,
+                )
         ax.axvline(0, color="grey", lw=1, ls="--")
         ax.set_title(OUTCOME_BY_NAME[name].label, fontsize=9)
         ax.set_xlabel("Hedges' g")

@@ -125,5 +125,16 @@ def staging_dir(final: str | Path, tag: str = "staging") -> Iterator[Path]:
         remove_tree(staged)
 
 
-__all__ = ["fsync_dir", "publish_dir", "remove_tree", "replace", "sha256", "sibling", "staged_file",
-           "staging_dir", "write_bytes", "write_text", "write_with"]  # fmt: skip
+__all__ = [
+    "fsync_dir",
+    "publish_dir",
+    "remove_tree",
+    "replace",
+    "sha256",
+    "sibling",
+    "staged_file",
+    "staging_dir",
+    "write_bytes",
+    "write_text",
+    "write_with",
+]

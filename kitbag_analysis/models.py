@@ -81,8 +81,7 @@ def reml_loglike_at_zero(y: np.ndarray, X: np.ndarray) -> float:
     qf = float(np.sum((y - X @ beta) ** 2))
     _, logdet_xtx = np.linalg.slogdet(X.T @ X)
     m = n - p
-    return (-m * np.log(qf) / 2 - logdet_xtx / 2 - m * np.log(2 * np.pi) / 2
-            + m * np.log(m) / 2 - m / 2)  # fmt: skip
+    return -m * np.log(qf) / 2 - logdet_xtx / 2 - m * np.log(2 * np.pi) / 2 + m * np.log(m) / 2 - m / 2
 
 
 def reml_maximum(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> tuple[float, float, float]:
@@ -96,18 +95,14 @@ def reml_maximum(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> tuple[floa
     k_fe = X.shape[1]
 
     def loglike(log10_gamma: float) -> float:
-        params = MixedLMParams.from_components(
-            fe_params=np.zeros(k_fe), cov_re=np.array([[10.0**log10_gamma]])
-        )
+        params = MixedLMParams.from_components(fe_params=np.zeros(k_fe), cov_re=np.array([[10.0**log10_gamma]]))
         return float(model.loglike(params, profile_fe=True))
 
     grid = np.array([loglike(g) for g in LOG10_GAMMA_GRID])
     best = int(np.nanargmax(grid))
     lo = LOG10_GAMMA_GRID[max(best - 1, 0)]
     hi = LOG10_GAMMA_GRID[min(best + 1, len(LOG10_GAMMA_GRID) - 1)]
-    found = optimize.minimize_scalar(
-        lambda g: -loglike(g), bounds=(lo, hi), method="bounded", options={"xatol": 1e-9}
-    )
+    found = optimize.minimize_scalar(lambda g: -loglike(g), bounds=(lo, hi), method="bounded", options={"xatol": 1e-9})
     log10_gamma, ll_best = float(found.x), -float(found.fun)
     if grid[best] > ll_best:
         log10_gamma, ll_best = float(LOG10_GAMMA_GRID[best]), float(grid[best])
@@ -198,9 +193,7 @@ def check_estimable(frame: pd.DataFrame) -> None:
         if teams < MIN_TEAMS_PER_ARM:
             raise NotEstimable(f"fewer than {MIN_TEAMS_PER_ARM} teams in the {label} arm")
         if len(part) < MIN_PARTICIPANTS_PER_ARM:
-            raise NotEstimable(
-                f"fewer than {MIN_PARTICIPANTS_PER_ARM} analysed participants in the {label} arm"
-            )
+            raise NotEstimable(f"fewer than {MIN_PARTICIPANTS_PER_ARM} analysed participants in the {label} arm")
     if frame["y"].nunique() < 2:
         raise NotEstimable("no variation in the outcome")
 
@@ -209,15 +202,22 @@ def hedges_g(frame: pd.DataFrame, fit: Fit) -> dict:
     """g = J b / s with s the pooled within-arm SD (ddof 1) of y; CI = J (CI of b) / s."""
     groups = [frame.loc[frame["arm"] == a, "y"] for a in (1, 0)]
     n1, n0 = (len(g) for g in groups)
-    pooled = np.sqrt(((n1 - 1) * groups[0].var(ddof=1) + (n0 - 1) * groups[1].var(ddof=1))
-                     / (n1 + n0 - 2))  # fmt: skip
+    pooled = np.sqrt(((n1 - 1) * groups[0].var(ddof=1) + (n0 - 1) * groups[1].var(ddof=1)) / (n1 + n0 - 2))
     j = 1 - 3 / (4 * (n1 + n0) - 9)
     lo, hi = fit.ci
-    return {"measure": "hedges_g", "value": float(j * fit.estimate / pooled),
-            "ci_low": float(j * lo / pooled), "ci_high": float(j * hi / pooled)}  # fmt: skip
+    return {
+        "measure": "hedges_g",
+        "value": float(j * fit.estimate / pooled),
+        "ci_low": float(j * lo / pooled),
+        "ci_high": float(j * hi / pooled),
+    }
 
 
 def ratio_effect(fit: Fit, measure: str) -> dict:
     lo, hi = fit.ci
-    return {"measure": measure, "value": float(np.exp(fit.estimate)),
-            "ci_low": float(np.exp(lo)), "ci_high": float(np.exp(hi))}  # fmt: skip
+    return {
+        "measure": measure,
+        "value": float(np.exp(fit.estimate)),
+        "ci_low": float(np.exp(lo)),
+        "ci_high": float(np.exp(hi)),
+    }

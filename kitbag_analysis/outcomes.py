@@ -17,7 +17,6 @@ from kitbag_analysis.windows import (
     practitioner_windows,
 )
 
-
 POPULATIONS: dict[str, Participant] = BY_POPULATION  # who an outcome is about
 
 
@@ -39,39 +38,87 @@ class Outcome:
 
 
 OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("sdq_total", "children", "continuous",
-            "SDQ total difficulties at follow-up, adjusted for baseline", score="sdq_total",
-            label="Emotional and behavioural difficulties (SDQ total)"),
-    Outcome("cries8_total", "children", "continuous",
-            "CRIES-8 total at follow-up, adjusted for baseline", score="cries8_total",
-            label="Trauma symptoms (CRIES-8)"),
-    Outcome("placement_moves", "children", "count",
-            "placements starting in the follow-up window with reason P, T, U or B, per day "
-            "looked after in the window", events="placements", event_date="episode_start",
-            event_filter=("reason_new_episode", ("P", "T", "U", "B")),
-            exposure="days_looked_after", label="Placement moves"),
-    Outcome("missing_episodes", "children", "count",
-            "missing or away episodes starting in the follow-up window, per day looked after "
-            "in the window", events="missing_episodes", event_date="missing_start",
-            exposure="days_looked_after", label="Missing episodes"),
-    Outcome("referral_followup", "children", "binary",
-            "any referral in the follow-up window, adjusted for any referral in the baseline "
-            "window", events="referrals", event_date="referral_date",
-            label="Referral to children's social care"),
-    Outcome("gse_practitioner", "practitioners", "continuous",
-            "GSE total at follow-up, adjusted for baseline", score="gse_total",
-            label="Practitioner self-efficacy (GSE)"),
-    Outcome("pss10_total", "practitioners", "continuous",
-            "PSS-10 total at follow-up, adjusted for baseline", score="pss10_total",
-            label="Practitioner stress (PSS-10)"),
-    Outcome("sickness_days", "practitioners", "count",
-            "sickness days over months whose first day is in the follow-up window, per day "
-            "employed in those months", events="absence", exposure="days_employed",
-            label="Practitioner sickness absence"),
-    Outcome("gse_carer", "carers", "continuous",
-            "GSE total at follow-up, adjusted for baseline and carer type", score="gse_total",
-            covariates=("carer_type",), label="Carer self-efficacy (GSE)"),
-)  # fmt: skip
+    Outcome(
+        "sdq_total",
+        "children",
+        "continuous",
+        "SDQ total difficulties at follow-up, adjusted for baseline",
+        score="sdq_total",
+        label="Emotional and behavioural difficulties (SDQ total)",
+    ),
+    Outcome(
+        "cries8_total",
+        "children",
+        "continuous",
+        "CRIES-8 total at follow-up, adjusted for baseline",
+        score="cries8_total",
+        label="Trauma symptoms (CRIES-8)",
+    ),
+    Outcome(
+        "placement_moves",
+        "children",
+        "count",
+        "placements starting in the follow-up window with reason P, T, U or B, per day looked after in the window",
+        events="placements",
+        event_date="episode_start",
+        event_filter=("reason_new_episode", ("P", "T", "U", "B")),
+        exposure="days_looked_after",
+        label="Placement moves",
+    ),
+    Outcome(
+        "missing_episodes",
+        "children",
+        "count",
+        "missing or away episodes starting in the follow-up window, per day looked after in the window",
+        events="missing_episodes",
+        event_date="missing_start",
+        exposure="days_looked_after",
+        label="Missing episodes",
+    ),
+    Outcome(
+        "referral_followup",
+        "children",
+        "binary",
+        "any referral in the follow-up window, adjusted for any referral in the baseline window",
+        events="referrals",
+        event_date="referral_date",
+        label="Referral to children's social care",
+    ),
+    Outcome(
+        "gse_practitioner",
+        "practitioners",
+        "continuous",
+        "GSE total at follow-up, adjusted for baseline",
+        score="gse_total",
+        label="Practitioner self-efficacy (GSE)",
+    ),
+    Outcome(
+        "pss10_total",
+        "practitioners",
+        "continuous",
+        "PSS-10 total at follow-up, adjusted for baseline",
+        score="pss10_total",
+        label="Practitioner stress (PSS-10)",
+    ),
+    Outcome(
+        "sickness_days",
+        "practitioners",
+        "count",
+        "sickness days over months whose first day is in the follow-up window, per day employed in those months",
+        events="absence",
+        exposure="days_employed",
+        label="Practitioner sickness absence",
+    ),
+    Outcome(
+        "gse_carer",
+        "carers",
+        "continuous",
+        "GSE total at follow-up, adjusted for baseline and carer type",
+        score="gse_total",
+        covariates=("carer_type",),
+        label="Carer self-efficacy (GSE)",
+    ),
+)
 OUTCOME_BY_NAME = {o.name: o for o in OUTCOMES}
 
 
@@ -98,11 +145,8 @@ def _continuous(study: Study, outcome: Outcome) -> pd.DataFrame:
     wave = scores.set_index(["id", "wave"])[outcome.score].unstack("wave")
     wave = wave.reindex(columns=["baseline", "followup"])
     people = _people(study, POPULATIONS[outcome.population])
-    frame = people.assign(
-        y=people["id"].map(wave["followup"]), baseline=people["id"].map(wave["baseline"])
-    )
-    return frame[["id", "team_id", "local_authority", "arm", "y", "baseline",
-                  *outcome.covariates]]  # fmt: skip
+    frame = people.assign(y=people["id"].map(wave["followup"]), baseline=people["id"].map(wave["baseline"]))
+    return frame[["id", "team_id", "local_authority", "arm", "y", "baseline", *outcome.covariates]]
 
 
 def _child_events(study: Study, outcome: Outcome, windows: pd.DataFrame) -> pd.DataFrame:

@@ -20,10 +20,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from data_contracts import CONTRACTS, ContractViolation, Finding, KitbagError, UnusableInput, validate_study
+from data_contracts.participants import BY_FILE, ID_COLUMNS, PARTICIPANTS, REWRITE_ORDER
 from data_contracts.reading import locate, read_text
 from data_contracts.schemas import ANY_PARTICIPANT_ID, ARCHIVE_CONTRACTS
 from data_contracts.settings import SETTINGS_FILE
-from data_contracts.participants import BY_FILE, ID_COLUMNS, PARTICIPANTS, REWRITE_ORDER
 from kitbag_analysis import iorw
 from kitbag_analysis.iorw import sha256
 from kitbag_analysis.study import Study, excluded_ids, latest_status, load_study
@@ -145,8 +145,10 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
 def export_subject(study_dir: str | Path, participant_id: str) -> dict:
     """Every row held for one pseudonym, across all files, as the text each file holds."""
     if not re.match(ANY_PARTICIPANT_ID, participant_id or ""):
-        raise UnusableInput("the id must be a pseudonym: C, P or F followed by 16 lower-case hex digits "
-                            "(the value given is not repeated here).")  # fmt: skip
+        raise UnusableInput(
+            "the id must be a pseudonym: C, P or F followed by 16 lower-case hex digits "
+            "(the value given is not repeated here)."
+        )
     study = _load(Path(study_dir))
     found: dict[str, list[dict]] = {}
     for name in CONTRACTS:
@@ -158,8 +160,7 @@ def export_subject(study_dir: str | Path, participant_id: str) -> dict:
             found[path.name] = rows.where(rows.notna(), None).to_dict(orient="records")
     if not found:
         raise Finding(f"no row in {study_dir} holds that pseudonym (checked every file of the folder).")
-    return {"participant_id": participant_id, "study": study.settings.name, "exported_at": _now(),
-            "files": found}  # fmt: skip
+    return {"participant_id": participant_id, "study": study.settings.name, "exported_at": _now(), "files": found}
 
 
 # --- retention -----------------------------------------------------------------------------
@@ -176,8 +177,13 @@ def retention(study_dir: str | Path, today: dt.date | None = None) -> dict:
     today = today or dt.date.today()
     due = retention_due(study.settings.final_collection)
     files = [{"file": locate(study.path, n).name, "rows": len(study[n])} for n in CONTRACTS]
-    return {"final_collection": study.settings.final_collection.isoformat(), "delete_after": due.isoformat(),
-            "today": today.isoformat(), "past": today > due, "primary_data": files}  # fmt: skip
+    return {
+        "final_collection": study.settings.final_collection.isoformat(),
+        "delete_after": due.isoformat(),
+        "today": today.isoformat(),
+        "past": today > due,
+        "primary_data": files,
+    }
 
 
 # --- archive -------------------------------------------------------------------------------
@@ -206,15 +212,21 @@ def archive(study_dir: str | Path, out: str | Path) -> dict:
             raise ContractViolation(f"the archive copy fails its contracts: {checked.summary()}", checked)
         manifest = {
             "created_at": _now(),
-            "source": {"study": study.settings.name,
-                       "inputs": {p.name: sha256(p) for p in [study_dir / SETTINGS_FILE,
-                                                               *(locate(study_dir, n) for n in CONTRACTS)]}},
-            "reductions": ["participants withdrawn, objected or restricted dropped with all their rows",
-                           "birth_year_month coarsened to the year"],
+            "source": {
+                "study": study.settings.name,
+                "inputs": {
+                    p.name: sha256(p) for p in [study_dir / SETTINGS_FILE, *(locate(study_dir, n) for n in CONTRACTS)]
+                },
+            },
+            "reductions": [
+                "participants withdrawn, objected or restricted dropped with all their rows",
+                "birth_year_month coarsened to the year",
+            ],
             "dropped": study.excluded,
-            "files": [{"path": p.name, "sha256": sha256(p), "rows": rows.get(p.name)}
-                      for p in sorted(staged.iterdir())],
-        }  # fmt: skip
+            "files": [
+                {"path": p.name, "sha256": sha256(p), "rows": rows.get(p.name)} for p in sorted(staged.iterdir())
+            ],
+        }
         iorw.write_text(staged / ARCHIVE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
         if out.exists():
             out.rmdir()

@@ -14,8 +14,11 @@ from kitbag_analysis.sdc import SUPPRESSED, suppression_mask
 from kitbag_analysis.study import Study
 from kitbag_analysis.units import ALL, restrict
 
-SCORES = {"children": ("sdq_total", "cries8_total"),
-          "practitioners": ("gse_total", "pss10_total"), "carers": ("gse_total",)}  # fmt: skip
+SCORES = {
+    "children": ("sdq_total", "cries8_total"),
+    "practitioners": ("gse_total", "pss10_total"),
+    "carers": ("gse_total",),
+}
 
 
 def contract_status_html(study_dir: str | Path, study_cache: str = "") -> str:
@@ -24,8 +27,9 @@ def contract_status_html(study_dir: str | Path, study_cache: str = "") -> str:
     if report.ok:
         body = "<p>Every contract of study-data.md holds.</p>"
     else:
-        rows = pd.DataFrame([{"file": f.file, "column": f.column, "check": f.check,
-                              "rows failing": f.count} for f in report.failures])  # fmt: skip
+        rows = pd.DataFrame(
+            [{"file": f.file, "column": f.column, "check": f.check, "rows failing": f.count} for f in report.failures]
+        )
         body = rows.to_html(index=False, border=0)
     return f"{STYLE}<div class='kb'><h2>Contract status</h2>{body}</div>"
 
@@ -45,9 +49,17 @@ def completeness(study: Study, unit: str) -> pd.DataFrame:
                 has = people[pop.id_column].map(at[score]).notna()
                 grouped = has.groupby([people["local_authority"], people["arm"]])
                 for (la, arm), part in grouped:
-                    rows.append({"population": population, "score": score, "wave": wave,
-                                 "local_authority": la, "arm": arm, "participants": len(part),
-                                 "with score": int(part.sum())})  # fmt: skip
+                    rows.append(
+                        {
+                            "population": population,
+                            "score": score,
+                            "wave": wave,
+                            "local_authority": la,
+                            "arm": arm,
+                            "participants": len(part),
+                            "with score": int(part.sum()),
+                        }
+                    )
     frame = pd.DataFrame(rows)
     frame["percent"] = 100 * frame["with score"] / frame["participants"]
     return frame
@@ -65,20 +77,20 @@ def completeness_html(study_dir: str | Path, unit: str, study_cache: str = "") -
     shown["participants"] = frame["participants"].map("{:,}".format).where(~small, SUPPRESSED)
     shown["with score"] = frame["with score"].map("{:,}".format).where(~(low | small), SUPPRESSED)
     shown["percent"] = frame["percent"].map("{:.1f}".format).where(~(low | small), SUPPRESSED)
-    title = (
-        "all local authorities"
-        if unit == ALL
-        else html.escape(study.settings.local_authorities[unit])
-    )
-    attrition = frame.pivot_table(index=["population", "score", "arm"], columns="wave",
-                                  values="with score", aggfunc="sum").reset_index()  # fmt: skip
+    title = "all local authorities" if unit == ALL else html.escape(study.settings.local_authorities[unit])
+    attrition = frame.pivot_table(
+        index=["population", "score", "arm"], columns="wave", values="with score", aggfunc="sum"
+    ).reset_index()
     attrition["retained %"] = 100 * attrition["followup"] / attrition["baseline"]
     att = attrition.astype(object)
     for col in ("baseline", "followup"):
         att[col] = attrition[col].map("{:,.0f}".format).where(attrition[col] >= t, SUPPRESSED)
     small = attrition[["baseline", "followup"]].min(axis=1) < t
     att["retained %"] = attrition["retained %"].map("{:.1f}".format).where(~small, SUPPRESSED)
-    return (f"<div class='kb'><h2>Completeness of measures ({title})</h2>"
-            + shown.to_html(index=False, border=0)
-            + "<h2>Attrition: participants with a score at each wave</h2>"
-            + att.to_html(index=False, border=0) + "</div>")  # fmt: skip
+    return (
+        f"<div class='kb'><h2>Completeness of measures ({title})</h2>"
+        + shown.to_html(index=False, border=0)
+        + "<h2>Attrition: participants with a score at each wave</h2>"
+        + att.to_html(index=False, border=0)
+        + "</div>"
+    )

@@ -31,7 +31,9 @@ def _uptake_people(report: rp.Report) -> list[tuple[str, pd.DataFrame]]:
         teams = view["teams"][["team_id", "arm"]]
         people = view[pop.file].merge(teams, on="team_id")
         m = view[pop.measures]
-        follow = m.loc[m["wave"] == "followup", [pop.id_column, "kitbag_use"]].merge(people[[pop.id_column, "arm"]], on=pop.id_column)
+        follow = m.loc[m["wave"] == "followup", [pop.id_column, "kitbag_use"]].merge(
+            people[[pop.id_column, "arm"]], on=pop.id_column
+        )
         frames.append((f"uptake_{population}", pd.DataFrame({"row": follow["kitbag_use"], "arm": follow["arm"]})))
     return frames
 
@@ -65,16 +67,25 @@ def write_release(report: rp.Report, sdc_dir: str | Path) -> dict:
             f"{name} as published in report.html: {cells} cell(s) shown as {SUPPRESSED} "
             "(primary below the threshold and secondary against published totals)",
         )
-    withheld = [a["outcome"] for a in report.analysis.results["analyses"]
-                if a["status"] == "ok" and not a["publishable"]]  # fmt: skip
-    custom["effectiveness"] = (custom["effectiveness"][0], custom["effectiveness"][1] + (
-        f"; models: GLM and mixed models checked by kitbag for >= {MIN_RESIDUAL_DF} residual degrees "
-        f"of freedom; withheld: {', '.join(withheld) or 'none'}"))  # fmt: skip
+    withheld = [
+        a["outcome"] for a in report.analysis.results["analyses"] if a["status"] == "ok" and not a["publishable"]
+    ]
+    custom["effectiveness"] = (
+        custom["effectiveness"][0],
+        custom["effectiveness"][1]
+        + (
+            f"; models: GLM and mixed models checked by kitbag for >= {MIN_RESIDUAL_DF} residual degrees "
+            f"of freedom; withheld: {', '.join(withheld) or 'none'}"
+        ),
+    )
     for name, data in report.figures.items():
         path = published / f"{name}.png"
         path.write_bytes(data)
-        custom[name] = (path, "figure of aggregate effect estimates with 95% CIs; models shown only "
-                              f"with >= {MIN_RESIDUAL_DF} residual degrees of freedom")  # fmt: skip
+        custom[name] = (
+            path,
+            "figure of aggregate effect estimates with 95% CIs; models shown only "
+            f"with >= {MIN_RESIDUAL_DF} residual degrees of freedom",
+        )
     view = _view(report)
     crosstabs = {}
     for population, name, values, arm, _levels in categorical_characteristics(view):

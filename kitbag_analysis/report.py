@@ -63,13 +63,16 @@ def load(study_dir: str | Path, study_cache: str | Path | None = None) -> Study:
     return load_study(study_dir)
 
 
-def build(study_dir: str | Path, unit: str, audit_stamp: str | dict = "",
-          study_cache: str | Path | None = None) -> Report:  # fmt: skip
+def build(
+    study_dir: str | Path, unit: str, audit_stamp: str | dict = "", study_cache: str | Path | None = None
+) -> Report:
     """Load, analyse and gather everything the report shows."""
     study = load(study_dir, study_cache)
-    stamp = json.loads(audit_stamp) if isinstance(audit_stamp, str) and audit_stamp else (
-        audit_stamp or {"run_id": "interactive (not a batch run)"}
-    )  # fmt: skip
+    stamp = (
+        json.loads(audit_stamp)
+        if isinstance(audit_stamp, str) and audit_stamp
+        else (audit_stamp or {"run_id": "interactive (not a batch run)"})
+    )
     analysis = analyse(study, unit)
     mark_publishable(analysis.results["analyses"])
     report = Report(unit=unit, study=study, analysis=analysis, stamp=stamp)
@@ -104,30 +107,40 @@ def _table(frame: pd.DataFrame) -> str:
 
 def header_html(report: Report) -> str:
     s = report.study.settings
-    return (f"{STYLE}<div class='kb'><h1>{html.escape(s.name)}: effectiveness report</h1>"
-            f"<h2>{html.escape(report.unit_name)}</h2></div>")  # fmt: skip
+    return (
+        f"{STYLE}<div class='kb'><h1>{html.escape(s.name)}: effectiveness report</h1>"
+        f"<h2>{html.escape(report.unit_name)}</h2></div>"
+    )
 
 
 def stamp_html(report: Report) -> str:
     """The audit stamp, minus anything disclosive, marked when the code had changes."""
     st = report.stamp
     dirty = st.get("git_dirty")
-    mark = ("<span class='dirty-mark'>UNCOMMITTED CODE CHANGES: this report was made from code "
-            "that differs from the recorded commit.</span><br>") if dirty else ""  # fmt: skip
+    mark = (
+        (
+            "<span class='dirty-mark'>UNCOMMITTED CODE CHANGES: this report was made from code "
+            "that differs from the recorded commit.</span><br>"
+        )
+        if dirty
+        else ""
+    )
     excluded = report.analysis.results["excluded"]
     rows = [
-        ("run", st.get("run_id")), ("created (UTC)", st.get("created_at")),
+        ("run", st.get("run_id")),
+        ("created (UTC)", st.get("created_at")),
         ("tool version", st.get("tool_version")),
         ("code commit", f"{st.get('git_commit')}{' (uncommitted changes)' if dirty else ''}"),
         ("python and packages", ", ".join(f"{k} {v}" for k, v in st.get("packages", {}).items())),
         ("unit", report.unit),
         ("inputs (SHA-256)", "; ".join(f"{i['path']} {i['sha256'][:16]}…" for i in st.get("inputs", []))),
         ("notebook (SHA-256)", "; ".join(f"{k} {v[:16]}…" for k, v in st.get("notebook_sha256", {}).items())),
-        ("excluded (withdrawn, objected or restricted)",
-         ", ".join(f"{k}: {safe_count(v, report.threshold)}" for k, v in excluded.items())),
-    ]  # fmt: skip
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in rows)  # fmt: skip
+        (
+            "excluded (withdrawn, objected or restricted)",
+            ", ".join(f"{k}: {safe_count(v, report.threshold)}" for k, v in excluded.items()),
+        ),
+    ]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     cls = "stamp dirty" if dirty else "stamp"
     return f"<div class='kb'><div class='{cls}'><b>Audit stamp</b><br>{mark}<table>{body}</table></div></div>"
 
@@ -154,9 +167,12 @@ def flow_table(report: Report) -> pd.DataFrame:
 
 
 def flow_html(report: Report) -> str:
-    return ("<div class='kb'><h3>1. Participant flow</h3>" + _table(flow_table(report)) +
-            f"<p class='note'>Counts of people below {report.threshold} are shown as {SUPPRESSED}, "
-            "with a second cell where a total would reveal them.</p></div>")  # fmt: skip
+    return (
+        "<div class='kb'><h3>1. Participant flow</h3>"
+        + _table(flow_table(report))
+        + f"<p class='note'>Counts of people below {report.threshold} are shown as {SUPPRESSED}, "
+        "with a second cell where a total would reveal them.</p></div>"
+    )
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -164,7 +180,7 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 
 
 def _n_pct(n: pd.Series, pct: pd.Series, threshold: int) -> pd.Series:
-    """"n (pct%)", or [c] where n is below the threshold."""
+    """ "n (pct%)", or [c] where n is below the threshold."""
     text = n.map("{:,.0f}".format) + " (" + pct.map("{:.1f}".format) + "%)"
     return text.where(n >= threshold, SUPPRESSED)
 
@@ -186,9 +202,13 @@ def baseline_table(report: Report) -> pd.DataFrame:
         n = base[f"n_{arm}"]
         hide = masks[arm].reindex(base.index, fill_value=False)
         categorical = _n_pct(n, base.get(f"pct_{arm}", empty), t).where(~hide, SUPPRESSED)
-        means = (base.get(f"mean_{arm}", empty).map("{:.1f}".format) + " ("
-                 + base.get(f"sd_{arm}", empty).map("{:.1f}".format)
-                 + "), n=" + n.map("{:,.0f}".format)).where(n >= t, SUPPRESSED)  # fmt: skip
+        means = (
+            base.get(f"mean_{arm}", empty).map("{:.1f}".format)
+            + " ("
+            + base.get(f"sd_{arm}", empty).map("{:.1f}".format)
+            + "), n="
+            + n.map("{:,.0f}".format)
+        ).where(n >= t, SUPPRESSED)
         shown[arm] = categorical.where(counts, means)
     hidden = (shown["kitbag"] == SUPPRESSED) | (shown["control"] == SUPPRESSED)
     shown["SMD"] = base["smd"].map("{:.2f}".format).where(~hidden, SUPPRESSED)
@@ -196,23 +216,37 @@ def baseline_table(report: Report) -> pd.DataFrame:
 
 
 def baseline_html(report: Report) -> str:
-    return ("<div class='kb'><h3>2. Baseline characteristics by arm</h3>"
-            "<p class='note'>n (%) or mean (SD); SMD = standardised mean difference, kitbag − control.</p>"
-            + _table(baseline_table(report)) + "</div>")  # fmt: skip
+    return (
+        "<div class='kb'><h3>2. Baseline characteristics by arm</h3>"
+        "<p class='note'>n (%) or mean (SD); SMD = standardised mean difference, kitbag − control.</p>"
+        + _table(baseline_table(report))
+        + "</div>"
+    )
 
 
 def effectiveness_table(report: Report) -> pd.DataFrame:
     t = report.threshold
     rows = []
     for a in report.analysis.results["analyses"]:
-        row = {"outcome": a["outcome"], "population": a["population"],
-               "n kitbag": safe_count(a["n"]["kitbag"], t), "n control": safe_count(a["n"]["control"], t)}  # fmt: skip
+        row = {
+            "outcome": a["outcome"],
+            "population": a["population"],
+            "n kitbag": safe_count(a["n"]["kitbag"], t),
+            "n control": safe_count(a["n"]["control"], t),
+        }
         if a["status"] != "ok":
-            row.update({"estimate (95% CI)": "not estimable", "effect size (95% CI)": "",
-                        "p": "", "model": a["reason"]})  # fmt: skip
+            row.update(
+                {"estimate (95% CI)": "not estimable", "effect size (95% CI)": "", "p": "", "model": a["reason"]}
+            )
         elif not a["publishable"]:
-            row.update({"estimate (95% CI)": "not shown", "effect size (95% CI)": "", "p": "",
-                        "model": "fewer than 10 residual degrees of freedom (disclosure control)"})  # fmt: skip
+            row.update(
+                {
+                    "estimate (95% CI)": "not shown",
+                    "effect size (95% CI)": "",
+                    "p": "",
+                    "model": "fewer than 10 residual degrees of freedom (disclosure control)",
+                }
+            )
         else:
             e = a["effect"]
             scale = {
@@ -220,12 +254,14 @@ def effectiveness_table(report: Report) -> pd.DataFrame:
                 "count": "log rate ratio",
                 "binary": "log odds ratio",
             }[a["kind"]]
-            row.update({
-                "estimate (95% CI)": f"{a['estimate']:.2f} ({a['ci_low']:.2f} to {a['ci_high']:.2f}) [{scale}]",
-                "effect size (95% CI)": f"{e['measure']} {e['value']:.2f} ({e['ci_low']:.2f} to {e['ci_high']:.2f})",
-                "p": f"{a['p_value']:.3f}" if a["p_value"] >= 0.001 else "<0.001",
-                "model": a["model"] + (f", ICC {a['icc']:.3f}" if a.get("icc") is not None else ""),
-            })  # fmt: skip
+            row.update(
+                {
+                    "estimate (95% CI)": f"{a['estimate']:.2f} ({a['ci_low']:.2f} to {a['ci_high']:.2f}) [{scale}]",
+                    "effect size (95% CI)": f"{e['measure']} {e['value']:.2f} ({e['ci_low']:.2f} to {e['ci_high']:.2f})",
+                    "p": f"{a['p_value']:.3f}" if a["p_value"] >= 0.001 else "<0.001",
+                    "model": a["model"] + (f", ICC {a['icc']:.3f}" if a.get("icc") is not None else ""),
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -275,11 +311,13 @@ def methods_html(report: Report) -> str:
     """The methods, written from the same declarations and constants the code uses."""
     s = report.study.settings
     items = "".join(
-        f"<li><b>{o.name}</b> ({o.population}, {o.kind}): {html.escape(o.definition)}.</li>"
-        for o in OUTCOMES
+        f"<li><b>{o.name}</b> ({o.population}, {o.kind}): {html.escape(o.definition)}.</li>" for o in OUTCOMES
     )
-    la = ("fixed effects for local authority (the randomisation strata)" if report.unit == ALL
-          else "no local-authority terms (a single authority)")  # fmt: skip
+    la = (
+        "fixed effects for local authority (the randomisation strata)"
+        if report.unit == ALL
+        else "no local-authority terms (a single authority)"
+    )
     return f"""<div class='kb'><h3>Methods</h3>
 <p>Participants whose latest consent-register status is withdrawn, objected or restricted were
 removed before any analysis (on a tie of dates the most protective status holds); only their

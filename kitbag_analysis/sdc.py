@@ -83,8 +83,13 @@ def _set_threshold(session, threshold: int) -> None:
     session.sdc_checks.risk_appetite["safe_threshold"] = threshold
 
 
-def acro_review(target: Path, threshold: int, crosstabs: dict[str, pd.DataFrame],
-                custom: dict[str, tuple[Path, str]], exceptions: dict[str, str] | None = None) -> dict:  # fmt: skip
+def acro_review(
+    target: Path,
+    threshold: int,
+    crosstabs: dict[str, pd.DataFrame],
+    custom: dict[str, tuple[Path, str]],
+    exceptions: dict[str, str] | None = None,
+) -> dict:
     """Run ACRO's checks and write its output-checking summary to ``target`` (a new folder).
 
     ``crosstabs``: name -> person-level frame with columns ``row`` (one or more index columns

@@ -95,8 +95,7 @@ def load_study(path: str | Path, *, apply_exclusions_: bool = True) -> Study:
     validated = validate_study(path)
     if not validated.report.ok:
         raise ContractViolation(
-            f"{validated.report.summary()}. Run `kitbag validate {path}` for the table of "
-            "failures.",
+            f"{validated.report.summary()}. Run `kitbag validate {path}` for the table of failures.",
             validated.report,
         )
     everyone = {name: plain_text(frame) for name, frame in validated.frames.items()}

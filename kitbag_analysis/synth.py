@@ -54,10 +54,16 @@ EXTRACT = pd.Timestamp(SETTINGS.final_collection)
 
 # Direction of benefit: a positive --effect-size moves each outcome this way.
 BENEFIT = {
-    "sdq_total": -1, "cries8_total": -1, "placement_moves": -1, "missing_episodes": -1,
-    "referral_followup": -1, "gse_practitioner": +1, "pss10_total": -1, "sickness_days": -1,
+    "sdq_total": -1,
+    "cries8_total": -1,
+    "placement_moves": -1,
+    "missing_episodes": -1,
+    "referral_followup": -1,
+    "gse_practitioner": +1,
+    "pss10_total": -1,
+    "sickness_days": -1,
     "gse_carer": +1,
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -130,9 +136,7 @@ def _blank(answers: np.ndarray, p: float, rng: np.random.Generator) -> pd.DataFr
     return frame.mask(rng.random(answers.shape) < p)
 
 
-def _score(
-    rng: np.random.Generator, n: int, mean: float, sd: float, lo: int, hi: int
-) -> np.ndarray:
+def _score(rng: np.random.Generator, n: int, mean: float, sd: float, lo: int, hi: int) -> np.ndarray:
     return np.clip(np.rint(rng.normal(mean, sd, n)), lo, hi).astype(int)
 
 
@@ -164,9 +168,7 @@ class _Generator:
         idx = self.rng.choice(len(teams), size=n, p=(weight / weight.sum()).to_numpy())
         return teams.iloc[idx].reset_index(drop=True)
 
-    def _continuous(
-        self, name: str, follow0: np.ndarray, sd_follow: float, lo: int, hi: int
-    ) -> np.ndarray:
+    def _continuous(self, name: str, follow0: np.ndarray, sd_follow: float, lo: int, hi: int) -> np.ndarray:
         """Shift follow-up by the benefit; record the sample average effect as the truth."""
         shift = BENEFIT[name] * self.g * sd_follow
         f0 = np.clip(np.rint(follow0), lo, hi)
@@ -188,9 +190,7 @@ class _Generator:
         offset = np.where(after, rng.integers(0, 181, n), -rng.integers(0, 301, n))
         kids["enrolled_on"] = kids["randomised_on"] + pd.to_timedelta(offset, unit="D")
         ws = kids[["randomised_on", "enrolled_on"]].max(axis=1)
-        kids["legal_status"] = rng.choice(
-            ["cin", "cp", "cla", "care_leaver"], n, p=[0.35, 0.2, 0.35, 0.1]
-        )
+        kids["legal_status"] = rng.choice(["cin", "cp", "cla", "care_leaver"], n, p=[0.35, 0.2, 0.35, 0.1])
         leaver = (kids["legal_status"] == "care_leaver").to_numpy()
         age = np.where(leaver, rng.integers(16, 22, n), rng.integers(0, 18, n))
         months_before = age * 12 + rng.integers(0, 12, n)
@@ -228,8 +228,9 @@ class _Generator:
         measures = self._child_measures(kids, ws, age, b_sdq, f_sdq, b_cries, f_cries)
         care = self._care(kids, ws, arm, u)
         referrals = self._referrals(kids, ws, arm)
-        children = kids[["child_id", "team_id", "birth_year_month", "gender", "ethnicity",
-                         "disability", "uasc", "legal_status"]].copy()  # fmt: skip
+        children = kids[
+            ["child_id", "team_id", "birth_year_month", "gender", "ethnicity", "disability", "uasc", "legal_status"]
+        ].copy()
         children["enrolled_on"] = _iso(kids["enrolled_on"])
         return {"children": children, "child_measures": measures, **care, "referrals": referrals}
 
@@ -245,13 +246,18 @@ class _Generator:
             cr = _blank(cries, 0.03, rng)
             cr.columns = CRIES8.columns
             informant = np.where(
-                (age >= 11) & (rng.random(n) < 0.4), "self",
+                (age >= 11) & (rng.random(n) < 0.4),
+                "self",
                 rng.choice(["carer", "practitioner"], n, p=[0.6, 0.4]),
-            )  # fmt: skip
-            frame = pd.DataFrame({
-                "child_id": kids["child_id"], "wave": wave,
-                "assessed_on": _iso(ws + pd.to_timedelta(day, unit="D")), "informant": informant,
-            })  # fmt: skip
+            )
+            frame = pd.DataFrame(
+                {
+                    "child_id": kids["child_id"],
+                    "wave": wave,
+                    "assessed_on": _iso(ws + pd.to_timedelta(day, unit="D")),
+                    "informant": informant,
+                }
+            )
             frames.append(pd.concat([frame, sdq, cr], axis=1)[present])
         return pd.concat(frames, ignore_index=True)
 
@@ -293,38 +299,36 @@ class _Generator:
         reason = np.where(is_legal, "L", moves)
         changes = pd.DataFrame({"i": who, "start": day, "reason": reason})
         changes = changes[changes["start"] > start[changes["i"]]]
-        firsts = pd.DataFrame({"i": np.flatnonzero(in_care), "start": start[in_care],
-                               "reason": "S"})  # fmt: skip
+        firsts = pd.DataFrame({"i": np.flatnonzero(in_care), "start": start[in_care], "reason": "S"})
         ep = pd.concat([firsts, changes], ignore_index=True)
         ep = ep.sort_values(["i", "start"], kind="stable").drop_duplicates(["i", "start"])
         nxt = ep.groupby("i")["start"].shift(-1)
         ep["end"] = nxt.fillna(pd.Series(end[ep["i"]], index=ep.index))
         ne = len(ep)
-        placements = pd.DataFrame({
-            "child_id": kids["child_id"].to_numpy()[ep["i"]],
-            "episode_start": _iso(ep["start"]).to_numpy(),
-            "episode_end": _iso(ep["end"]).to_numpy(),
-            "reason_new_episode": ep["reason"].to_numpy(),
-            "placement_type": rng.choice(PLACEMENT_TYPES, ne),
-            "legal_status": rng.choice(["C2", "V2", "C1", "E1", "J2"], ne,
-                                       p=[0.5, 0.3, 0.12, 0.05, 0.03]),
-        })  # fmt: skip
+        placements = pd.DataFrame(
+            {
+                "child_id": kids["child_id"].to_numpy()[ep["i"]],
+                "episode_start": _iso(ep["start"]).to_numpy(),
+                "episode_end": _iso(ep["end"]).to_numpy(),
+                "reason_new_episode": ep["reason"].to_numpy(),
+                "placement_type": rng.choice(PLACEMENT_TYPES, ne),
+                "legal_status": rng.choice(["C2", "V2", "C1", "E1", "J2"], ne, p=[0.5, 0.3, 0.12, 0.05, 0.03]),
+            }
+        )
 
         k_missing = rng.poisson(rate_missing * length)
         mi = np.repeat(np.arange(n), k_missing)
-        mstart = start[mi] + (rng.random(len(mi)) * length[mi]).astype("timedelta64[D]").astype(
-            "timedelta64[ns]"
-        )
-        mend = mstart + rng.integers(0, 10, len(mi)).astype("timedelta64[D]").astype(
-            "timedelta64[ns]"
-        )
+        mstart = start[mi] + (rng.random(len(mi)) * length[mi]).astype("timedelta64[D]").astype("timedelta64[ns]")
+        mend = mstart + rng.integers(0, 10, len(mi)).astype("timedelta64[D]").astype("timedelta64[ns]")
         mend = np.where(rng.random(len(mi)) < 0.02, np.datetime64("NaT"), mend)
-        missing = pd.DataFrame({
-            "child_id": kids["child_id"].to_numpy()[mi],
-            "missing_start": _iso(mstart).to_numpy(),
-            "missing_end": _iso(mend).to_numpy(),
-            "missing_type": rng.choice(["M", "A"], len(mi), p=[0.7, 0.3]),
-        })  # fmt: skip
+        missing = pd.DataFrame(
+            {
+                "child_id": kids["child_id"].to_numpy()[mi],
+                "missing_start": _iso(mstart).to_numpy(),
+                "missing_end": _iso(mend).to_numpy(),
+                "missing_type": rng.choice(["M", "A"], len(mi), p=[0.7, 0.3]),
+            }
+        )
         return {"placements": placements, "missing_episodes": missing}
 
     def _referrals(self, kids: pd.DataFrame, ws: pd.Series, arm: np.ndarray) -> pd.DataFrame:
@@ -339,16 +343,15 @@ class _Generator:
             idx = np.flatnonzero(mask)
             parts.append((idx, ws.to_numpy()[idx] + _days(rng, lo, hi, len(idx)).to_numpy()))
         old = np.flatnonzero(rng.random(n) < 0.4)  # history before the baseline window
-        parts.append(
-            (old, ws.to_numpy()[old] - _days(rng, days + 1, 4 * days, len(old)).to_numpy())
-        )
+        parts.append((old, ws.to_numpy()[old] - _days(rng, days + 1, 4 * days, len(old)).to_numpy()))
         second = np.flatnonzero(follow & (rng.random(n) < 0.2))
         parts.append((second, ws.to_numpy()[second] + _days(rng, 0, days, len(second)).to_numpy()))
         idx = np.concatenate([p[0] for p in parts])
         when = pd.to_datetime(np.concatenate([p[1] for p in parts]))
         keep = when <= EXTRACT
-        frame = pd.DataFrame({"child_id": kids["child_id"].to_numpy()[idx[keep]],
-                              "referral_date": _iso(when[keep]).to_numpy()})  # fmt: skip
+        frame = pd.DataFrame(
+            {"child_id": kids["child_id"].to_numpy()[idx[keep]], "referral_date": _iso(when[keep]).to_numpy()}
+        )
         return frame.sort_values(["child_id", "referral_date"], ignore_index=True)
 
     # -- practitioners ----------------------------------------------------------------------
@@ -383,11 +386,14 @@ class _Generator:
             g.columns = GSE.columns
             p = _blank(_items_from_total(PSS10, pss, rng), 0.02, rng)
             p.columns = PSS10.columns
-            frame = pd.DataFrame({
-                "practitioner_id": staff["practitioner_id"], "wave": wave,
-                "completed_on": _iso(staff["randomised_on"] + pd.to_timedelta(day, unit="D")),
-                "kitbag_use": _uptake(rng, wave, arm),
-            })  # fmt: skip
+            frame = pd.DataFrame(
+                {
+                    "practitioner_id": staff["practitioner_id"],
+                    "wave": wave,
+                    "completed_on": _iso(staff["randomised_on"] + pd.to_timedelta(day, unit="D")),
+                    "kitbag_use": _uptake(rng, wave, arm),
+                }
+            )
             frames.append(pd.concat([frame, g, p], axis=1)[present])
         measures = pd.concat(frames, ignore_index=True)
         absence = self._absence(staff, arm, u)
@@ -418,10 +424,14 @@ class _Generator:
         rate = 0.035 * np.exp(g * arm + 0.2 * u) * frailty
         sick = rng.poisson(2 * rate[who] * days) / 2
         sick = np.minimum(sick, days)
-        return pd.DataFrame({
-            "practitioner_id": staff["practitioner_id"].to_numpy()[who],
-            "month": month.astype(str), "days_employed": days, "sickness_days": sick,
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                "practitioner_id": staff["practitioner_id"].to_numpy()[who],
+                "month": month.astype(str),
+                "days_employed": days,
+                "sickness_days": sick,
+            }
+        )
 
     # -- carers -----------------------------------------------------------------------------
     def carers(self, teams: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -448,11 +458,14 @@ class _Generator:
         ):
             items = _blank(_items_from_total(GSE, total, rng), 0.02, rng)
             items.columns = GSE.columns
-            frame = pd.DataFrame({
-                "carer_id": carers["carer_id"], "wave": wave,
-                "completed_on": _iso(carers["randomised_on"] + pd.to_timedelta(day, unit="D")),
-                "kitbag_use": _uptake(rng, wave, arm),
-            })  # fmt: skip
+            frame = pd.DataFrame(
+                {
+                    "carer_id": carers["carer_id"],
+                    "wave": wave,
+                    "completed_on": _iso(carers["randomised_on"] + pd.to_timedelta(day, unit="D")),
+                    "kitbag_use": _uptake(rng, wave, arm),
+                }
+            )
             frames.append(pd.concat([frame, items], axis=1)[present])
         return {
             "carers": carers[["carer_id", "team_id", "carer_type", "gender", "years_experience"]],
@@ -470,10 +483,17 @@ class _Generator:
             ids = files[participant.file][participant.id_column].to_numpy()
             chosen = rng.choice(ids, size=max(int(len(ids) * 0.04), 6), replace=False)
             story = rng.choice(
-                ["withdrawn_before", "withdrawn_after", "objected", "restricted",
-                 "reconsented", "active_then_withdrawn"],
-                len(chosen), p=[0.3, 0.15, 0.15, 0.1, 0.15, 0.15],
-            )  # fmt: skip
+                [
+                    "withdrawn_before",
+                    "withdrawn_after",
+                    "objected",
+                    "restricted",
+                    "reconsented",
+                    "active_then_withdrawn",
+                ],
+                len(chosen),
+                p=[0.3, 0.15, 0.15, 0.1, 0.15, 0.15],
+            )
             story[: min(6, len(story))] = [
                 "withdrawn_before",
                 "withdrawn_after",
@@ -504,8 +524,7 @@ class _Generator:
             # people whose data were already erased: in the register, absent from the files
             for pid in _hex_ids(rng, participant.prefix, 2):
                 rows.append((pid, kind, "withdrawn", pd.Timestamp("2020-09-01")))
-        consent = pd.DataFrame(rows, columns=["participant_id", "participant_type", "status",
-                                              "status_changed_on"])  # fmt: skip
+        consent = pd.DataFrame(rows, columns=["participant_id", "participant_type", "status", "status_changed_on"])
         consent = consent.sample(frac=1.0, random_state=int(rng.integers(0, 2**31)))
         consent["status_changed_on"] = _iso(consent["status_changed_on"]).to_numpy()
         return consent.reset_index(drop=True)
@@ -518,8 +537,11 @@ def _position_in_group(counts: np.ndarray) -> np.ndarray:
 
 
 def _ratio_truth(scale: str, measure: str, log_value: float) -> dict:
-    return {"scale": scale, "value": float(log_value),
-            "effect": {"measure": measure, "value": float(np.exp(log_value))}}  # fmt: skip
+    return {
+        "scale": scale,
+        "value": float(log_value),
+        "effect": {"measure": measure, "value": float(np.exp(log_value))},
+    }
 
 
 def _uptake(rng: np.random.Generator, wave: str, arm: np.ndarray) -> np.ndarray:
@@ -538,11 +560,29 @@ def _cries_items(latent: np.ndarray) -> np.ndarray:
 
 GENDERS_P = (["female", "male", "other", "not_recorded"], [0.48, 0.49, 0.01, 0.02])
 ETHNICITY_P = (
-    ["WBRI", "WIRI", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
-     "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT"],
-    [0.58, 0.01, 0.06, 0.01, 0.03, 0.01, 0.02, 0.03, 0.02, 0.03, 0.01, 0.02, 0.03, 0.05, 0.02,
-     0.01, 0.03, 0.02, 0.01],
-)  # fmt: skip
+    [
+        "WBRI",
+        "WIRI",
+        "WOTH",
+        "WROM",
+        "MWBC",
+        "MWBA",
+        "MWAS",
+        "MOTH",
+        "AIND",
+        "APKN",
+        "ABAN",
+        "AOTH",
+        "BCRB",
+        "BAFR",
+        "BOTH",
+        "CHNE",
+        "OOTH",
+        "REFU",
+        "NOBT",
+    ],
+    [0.58, 0.01, 0.06, 0.01, 0.03, 0.01, 0.02, 0.03, 0.02, 0.03, 0.01, 0.02, 0.03, 0.05, 0.02, 0.01, 0.03, 0.02, 0.01],
+)
 PLACEMENT_TYPES = ["U1", "U2", "U3", "U4", "U5", "U6", "K2", "R1", "H5", "P1", "S1"]
 
 
@@ -551,9 +591,7 @@ def generate(spec: SynthSpec) -> tuple[dict[str, pd.DataFrame], dict]:
     gen = _Generator(spec)
     teams = gen.teams()
     files: dict[str, pd.DataFrame] = {}
-    files["teams"] = teams[["team_id", "local_authority", "arm"]].assign(
-        randomised_on=_iso(teams["randomised_on"])
-    )
+    files["teams"] = teams[["team_id", "local_authority", "arm"]].assign(randomised_on=_iso(teams["randomised_on"]))
     files.update(gen.children(teams))
     files.update(gen.practitioners(teams))
     files.update(gen.carers(teams))

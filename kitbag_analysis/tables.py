@@ -59,20 +59,17 @@ def participant_flow(study: Study, frames: dict[str, pd.DataFrame]) -> pd.DataFr
             if outcome.population == pop.population:
                 frame = frames[outcome.name]
                 n = frame["arm"].value_counts()
-                stages.append((f"analysed: {outcome.name}",
-                               {arm: int(n.get(code, 0)) for arm, code in ARMS}))  # fmt: skip
+                stages.append((f"analysed: {outcome.name}", {arm: int(n.get(code, 0)) for arm, code in ARMS}))
         for stage, counts in stages:
             rows.append({"population": pop.population, "stage": stage, **counts})
     return pd.DataFrame(rows, columns=["population", "stage", "kitbag", "control"])
 
 
-def _categorical(population: str, name: str, values: pd.Series, arm: pd.Series,
-                 levels: list[str]) -> list[dict]:  # fmt: skip
+def _categorical(population: str, name: str, values: pd.Series, arm: pd.Series, levels: list[str]) -> list[dict]:
     rows = []
     totals = {a: int((arm == a).sum()) for a, _ in ARMS}
     for level in levels:
-        row: dict = {"population": population, "characteristic": name, "level": level,
-                     "statistic": "n (%)"}  # fmt: skip
+        row: dict = {"population": population, "characteristic": name, "level": level, "statistic": "n (%)"}
         p = {}
         for a, _ in ARMS:
             n = int(((values == level) & (arm == a)).sum())
@@ -85,8 +82,7 @@ def _categorical(population: str, name: str, values: pd.Series, arm: pd.Series,
 
 
 def _continuous(population: str, name: str, values: pd.Series, arm: pd.Series) -> dict:
-    row: dict = {"population": population, "characteristic": name, "level": "",
-                 "statistic": "mean (SD)"}  # fmt: skip
+    row: dict = {"population": population, "characteristic": name, "level": "", "statistic": "mean (SD)"}
     stats = {}
     for a, _ in ARMS:
         v = values[(arm == a) & values.notna()]
@@ -119,15 +115,20 @@ def categorical_characteristics(study: Study) -> list[tuple[str, str, pd.Series,
     carers = _arm_of(study, "carers")
     return [
         ("children", "gender", kids["gender"], kids["arm"], ["female", "male", "other", "not_recorded"]),
-        ("children", "ethnicity", ethnic_group(kids["ethnicity"]), kids["arm"],
-         [*ETHNIC_GROUPS.values(), OTHER_ETHNICITY]),
+        (
+            "children",
+            "ethnicity",
+            ethnic_group(kids["ethnicity"]),
+            kids["arm"],
+            [*ETHNIC_GROUPS.values(), OTHER_ETHNICITY],
+        ),
         ("children", "disability", kids["disability"], kids["arm"], ["yes", "no", "not_recorded"]),
         ("children", "uasc", kids["uasc"], kids["arm"], ["yes", "no"]),
         ("children", "legal_status", kids["legal_status"], kids["arm"], ["cin", "cp", "cla", "care_leaver"]),
         ("children", "age band", age_band(age), kids["arm"], [b[2] for b in AGE_BANDS]),
         ("practitioners", "role", staff["role"], staff["arm"], ["social_worker", "family_support_worker"]),
         ("carers", "carer_type", carers["carer_type"], carers["arm"], ["foster", "kinship"]),
-    ]  # fmt: skip
+    ]
 
 
 def baseline_characteristics(study: Study) -> pd.DataFrame:
@@ -151,16 +152,29 @@ def effectiveness(analyses: list[dict]) -> pd.DataFrame:
     rows = []
     for a in analyses:
         effect = a.get("effect") or {}
-        rows.append({
-            "outcome": a["outcome"], "label": OUTCOME_BY_NAME[a["outcome"]].label,
-            "population": a["population"], "kind": a["kind"], "status": a["status"],
-            "n_kitbag": a["n"]["kitbag"], "n_control": a["n"]["control"],
-            "estimate": a.get("estimate"), "ci_low": a.get("ci_low"), "ci_high": a.get("ci_high"),
-            "effect_measure": effect.get("measure"), "effect": effect.get("value"),
-            "effect_ci_low": effect.get("ci_low"), "effect_ci_high": effect.get("ci_high"),
-            "p_value": a.get("p_value"), "model": a.get("model"), "icc": a.get("icc"),
-            "df_resid": a.get("df_resid"), "reason": a.get("reason", ""),
-        })  # fmt: skip
+        rows.append(
+            {
+                "outcome": a["outcome"],
+                "label": OUTCOME_BY_NAME[a["outcome"]].label,
+                "population": a["population"],
+                "kind": a["kind"],
+                "status": a["status"],
+                "n_kitbag": a["n"]["kitbag"],
+                "n_control": a["n"]["control"],
+                "estimate": a.get("estimate"),
+                "ci_low": a.get("ci_low"),
+                "ci_high": a.get("ci_high"),
+                "effect_measure": effect.get("measure"),
+                "effect": effect.get("value"),
+                "effect_ci_low": effect.get("ci_low"),
+                "effect_ci_high": effect.get("ci_high"),
+                "p_value": a.get("p_value"),
+                "model": a.get("model"),
+                "icc": a.get("icc"),
+                "df_resid": a.get("df_resid"),
+                "reason": a.get("reason", ""),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -23,12 +23,14 @@ def child_windows(study: Study) -> pd.DataFrame:
         study["teams"][["team_id", "randomised_on"]], on="team_id", how="left"
     )
     start = kids[["randomised_on", "enrolled_on"]].max(axis=1)
-    study._cache["child_windows"] = windows = pd.DataFrame({
-        "child_id": kids["child_id"],
-        "window_start": start,
-        "followup_end": start + days,
-        "baseline_start": start - days,
-    })  # fmt: skip
+    study._cache["child_windows"] = windows = pd.DataFrame(
+        {
+            "child_id": kids["child_id"],
+            "window_start": start,
+            "followup_end": start + days,
+            "baseline_start": start - days,
+        }
+    )
     return windows
 
 
@@ -38,11 +40,13 @@ def practitioner_windows(study: Study) -> pd.DataFrame:
     staff = study["practitioners"][["practitioner_id", "team_id"]].merge(
         study["teams"][["team_id", "randomised_on"]], on="team_id", how="left"
     )
-    return pd.DataFrame({
-        "practitioner_id": staff["practitioner_id"],
-        "window_start": staff["randomised_on"],
-        "followup_end": staff["randomised_on"] + days,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "practitioner_id": staff["practitioner_id"],
+            "window_start": staff["randomised_on"],
+            "followup_end": staff["randomised_on"] + days,
+        }
+    )
 
 
 def in_window(when: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:

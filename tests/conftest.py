@@ -41,6 +41,4 @@ def rewrite(study: Path, file: str, change: Callable[[pd.DataFrame], pd.DataFram
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file's bytes, to prove a command changed nothing."""
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -38,10 +38,7 @@ def test_every_outcome_in_results_json_shape(pooled) -> None:
         assert set(a["n"]) == set(a["n_teams"]) == {"kitbag", "control"}
         assert a["ci_low"] < a["estimate"] < a["ci_high"]
         assert math.isclose(a["ci_high"] - a["estimate"], 1.959964 * a["se"])
-        assert (
-            a["effect"]["measure"]
-            == {"continuous": "hedges_g", "count": "irr", "binary": "odds_ratio"}[a["kind"]]
-        )
+        assert a["effect"]["measure"] == {"continuous": "hedges_g", "count": "irr", "binary": "odds_ratio"}[a["kind"]]
     json.dumps(results)  # serialisable as results.json
 
 
@@ -69,9 +66,14 @@ def test_pooled_models_have_la_terms_single_la_none(pooled, default_study) -> No
 
 def test_tables_are_there(pooled) -> None:
     flow = pooled.tables["participant_flow"]
-    assert {"teams randomised", "enrolled", "excluded (withdrawn, objected or restricted)",
-            "with a baseline measure", "with a follow-up measure",
-            "analysed: sdq_total"} <= set(flow["stage"])  # fmt: skip
+    assert {
+        "teams randomised",
+        "enrolled",
+        "excluded (withdrawn, objected or restricted)",
+        "with a baseline measure",
+        "with a follow-up measure",
+        "analysed: sdq_total",
+    } <= set(flow["stage"])
     base = pooled.tables["baseline"]
     assert {"gender", "ethnicity", "age band", "role", "carer_type", "baseline sdq_total"} <= set(
         base["characteristic"]
@@ -85,17 +87,13 @@ def test_unit_with_too_few_teams_is_not_estimable(small_study_master: Path, tmp_
     study_dir = tmp_path / "s"
     shutil.copytree(small_study_master, study_dir)
     teams = read_csv_text(study_dir / "teams.csv")
-    bex_kitbag = teams[(teams["local_authority"] == "bexley") & (teams["arm"] == "kitbag")][
-        "team_id"
-    ]
+    bex_kitbag = teams[(teams["local_authority"] == "bexley") & (teams["arm"] == "kitbag")]["team_id"]
     teams.loc[teams["team_id"].isin(bex_kitbag.iloc[1:]), "arm"] = "control"
     teams.to_csv(study_dir / "teams.csv", index=False)
     study = load_study(study_dir)
     bexley = analyse(study, "bexley")
     for a in bexley.results["analyses"]:
-        assert (
-            a["status"] == "not_estimable" and "fewer than 2 teams in the kitbag arm" in a["reason"]
-        )
+        assert a["status"] == "not_estimable" and "fewer than 2 teams in the kitbag arm" in a["reason"]
         assert "estimate" not in a
     haringey = analyse(study, "haringey")
     assert any(a["status"] == "ok" for a in haringey.results["analyses"])
@@ -128,9 +126,7 @@ def test_excluded_participants_contribute_nothing(small_study_master: Path, tmp_
     pm.to_csv(extreme_dir / "carer_measures.csv", index=False)
     ref = read_csv_text(extreme_dir / "referrals.csv")
     kids = read_csv_text(extreme_dir / "children.csv")
-    extra = pd.DataFrame(
-        {"child_id": sorted(gone & set(kids["child_id"])), "referral_date": "2020-09-01"}
-    )
+    extra = pd.DataFrame({"child_id": sorted(gone & set(kids["child_id"])), "referral_date": "2020-09-01"})
     pd.concat([ref, extra]).to_csv(extreme_dir / "referrals.csv", index=False)
 
     for unit in ("all", "oxfordshire"):

@@ -48,8 +48,20 @@ def test_results_json_holds_what_analyse_returns(batch_dir: Path, small_study_ma
 
 def test_manifest_is_a_complete_audit_stamp(batch_dir: Path, small_study_master: Path) -> None:
     manifest = json.loads((batch_dir / "manifest.json").read_text())
-    for key in ("run_id", "created_at", "tool_version", "git_commit", "git_dirty", "python", "packages",
-                "parameters", "inputs", "notebook_sha256", "excluded", "outputs"):
+    for key in (
+        "run_id",
+        "created_at",
+        "tool_version",
+        "git_commit",
+        "git_dirty",
+        "python",
+        "packages",
+        "parameters",
+        "inputs",
+        "notebook_sha256",
+        "excluded",
+        "outputs",
+    ):
         assert key in manifest, key
     assert manifest["created_at"].endswith("+00:00")
     assert {i["path"] for i in manifest["inputs"]} >= {"study.toml", "children.csv", "consent.csv"}
@@ -117,8 +129,9 @@ def _fail_bexley(study_dir, unit, out_dir, audit_stamp, study_cache=""):
     return REAL_RUN_UNIT(study_dir, unit, out_dir, audit_stamp, study_cache)
 
 
-def test_failed_unit_leaves_error_file_others_complete(small_study_master: Path, tmp_path: Path,
-                                                       monkeypatch, capsys) -> None:
+def test_failed_unit_leaves_error_file_others_complete(
+    small_study_master: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     out = tmp_path / "out"
     (out / "bexley").mkdir(parents=True)
     (out / "bexley" / "report.html").write_text("an old report")  # replaced, never left half-new
@@ -135,10 +148,22 @@ def test_failed_unit_leaves_error_file_others_complete(small_study_master: Path,
 
 
 def test_papermill_cli_directly(small_study_master: Path, tmp_path: Path) -> None:
-    done = subprocess.run([str(BIN / "papermill"), "notebooks/effectiveness_report.ipynb",
-                           str(tmp_path / "out.ipynb"), "-p", "study_dir", str(small_study_master),
-                           "-p", "unit", "bexley"], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    done = subprocess.run(
+        [
+            str(BIN / "papermill"),
+            "notebooks/effectiveness_report.ipynb",
+            str(tmp_path / "out.ipynb"),
+            "-p",
+            "study_dir",
+            str(small_study_master),
+            "-p",
+            "unit",
+            "bexley",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     nb = json.loads((tmp_path / "out.ipynb").read_text())
     text = json.dumps(nb["cells"])
@@ -155,8 +180,9 @@ def test_dask_scheduler(small_study_master: Path, tmp_path: Path) -> None:
     from dask.distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        result = bundle.run_batch(small_study_master, tmp_path / "d", units=["oxfordshire"],
-                                  scheduler=cluster.scheduler_address)  # fmt: skip
+        result = bundle.run_batch(
+            small_study_master, tmp_path / "d", units=["oxfordshire"], scheduler=cluster.scheduler_address
+        )
     assert [o.status for o in result.outcomes] == ["ok"]
     assert main(["verify", str(tmp_path / "d")]) == 0
 
@@ -164,7 +190,9 @@ def test_dask_scheduler(small_study_master: Path, tmp_path: Path) -> None:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed (make browser)")
+@pytest.mark.skipif(
+    not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed (make browser)"
+)
 def test_report_opens_offline_in_a_real_browser(batch_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -174,9 +202,18 @@ def test_report_opens_offline_in_a_real_browser(batch_dir: Path) -> None:
     artifacts.mkdir(parents=True, exist_ok=True)
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+            ],
+        )
         context = browser.new_context(offline=True)
         page = context.new_page()
         page.on("request", lambda r: requests.append(r.url))

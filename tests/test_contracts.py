@@ -41,8 +41,20 @@ CELL_CASES = [
     ("uasc code", "children", set_cell("uasc", "not_recorded"), "uasc", "one of"),
     ("legal_status code", "children", set_cell("legal_status", "looked_after"), "legal_status", "one of"),
     ("enrolled_on type", "children", set_cell("enrolled_on", "2020-02-30"), "enrolled_on", "type"),
-    ("age over 25", "children", set_cell("birth_year_month", "1980-01"), "birth_year_month", "age at enrolment 0 to 25"),
-    ("born after enrolment", "children", set_cell("birth_year_month", "2030-01"), "birth_year_month", "age at enrolment 0 to 25"),
+    (
+        "age over 25",
+        "children",
+        set_cell("birth_year_month", "1980-01"),
+        "birth_year_month",
+        "age at enrolment 0 to 25",
+    ),
+    (
+        "born after enrolment",
+        "children",
+        set_cell("birth_year_month", "2030-01"),
+        "birth_year_month",
+        "age at enrolment 0 to 25",
+    ),
     ("required cell blank", "children", set_cell("gender", None), "gender", "not blank"),
     ("wave code", "child_measures", set_cell("wave", "week12"), "wave", "one of"),
     ("informant code", "child_measures", set_cell("informant", "teacher"), "informant", "one of"),
@@ -50,7 +62,13 @@ CELL_CASES = [
     ("sdq item text", "child_measures", set_cell("sdq_05", "often"), "sdq_05", "type: a whole number"),
     ("cries item 2", "child_measures", set_cell("cries_2", "2"), "cries_2", "one of 0, 1, 3, 5"),
     ("cries item half", "child_measures", set_cell("cries_2", "1.5"), "cries_2", "type: a whole number"),
-    ("measure child unknown", "child_measures", set_cell("child_id", "C" + "0" * 16), "child_id", "exists in children.csv"),
+    (
+        "measure child unknown",
+        "child_measures",
+        set_cell("child_id", "C" + "0" * 16),
+        "child_id",
+        "exists in children.csv",
+    ),
     ("assessed_on type", "child_measures", set_cell("assessed_on", "yesterday"), "assessed_on", "type"),
     ("reason_new_episode", "placements", set_cell("reason_new_episode", "X"), "reason_new_episode", "one of"),
     ("placement_type", "placements", set_cell("placement_type", "U10"), "placement_type", "matches"),
@@ -66,14 +84,26 @@ CELL_CASES = [
     ("gse item 0", "practitioner_measures", set_cell("gse_01", "0"), "gse_01", "one of 1, 2, 3, 4"),
     ("pss item 5", "practitioner_measures", set_cell("pss_03", "5"), "pss_03", "one of 0, 1, 2, 3, 4"),
     ("kitbag_use code", "practitioner_measures", set_cell("kitbag_use", "daily"), "kitbag_use", "one of"),
-    ("pm practitioner unknown", "practitioner_measures", set_cell("practitioner_id", "P" + "4" * 16), "practitioner_id", "exists"),
+    (
+        "pm practitioner unknown",
+        "practitioner_measures",
+        set_cell("practitioner_id", "P" + "4" * 16),
+        "practitioner_id",
+        "exists",
+    ),
     ("month shape", "absence", set_cell("month", "2021-1"), "month", "matches"),
     ("days_employed 0", "absence", set_cell("days_employed", "0"), "days_employed", "at least 1"),
     ("days_employed 32", "absence", set_cell("days_employed", "32"), "days_employed", "at most 31"),
     ("sickness negative", "absence", set_cell("sickness_days", "-1"), "sickness_days", "at least 0"),
     ("sickness quarter", "absence", set_cell("sickness_days", "0.25"), "sickness_days", "halves"),
     ("sickness above employed", "absence", set_cell("sickness_days", "40"), "sickness_days", "within days employed"),
-    ("absence practitioner unknown", "absence", set_cell("practitioner_id", "P" + "5" * 16), "practitioner_id", "exists"),
+    (
+        "absence practitioner unknown",
+        "absence",
+        set_cell("practitioner_id", "P" + "5" * 16),
+        "practitioner_id",
+        "exists",
+    ),
     ("carer_id pattern", "carers", set_cell("carer_id", "Fabc"), "carer_id", "matches"),
     ("carer_type", "carers", set_cell("carer_type", "residential"), "carer_type", "one of"),
     ("carer gender", "carers", set_cell("gender", "woman"), "gender", "one of"),
@@ -86,7 +116,7 @@ CELL_CASES = [
     ("consent type code", "consent", set_cell("participant_type", "parent"), "participant_type", "one of"),
     ("consent status code", "consent", set_cell("status", "paused"), "status", "one of"),
     ("consent date", "consent", set_cell("status_changed_on", "soon"), "status_changed_on", "type"),
-]  # fmt: skip
+]
 
 
 def failures_of(study: Path) -> list:
@@ -95,16 +125,13 @@ def failures_of(study: Path) -> list:
 
 def assert_refused(study: Path, file: str, column: str, fragment: str) -> None:
     found = failures_of(study)
-    hits = [
-        f for f in found if f.file == f"{file}.csv" and column in f.column and fragment in f.check
-    ]
-    assert hits, (
-        f"expected {file}.csv/{column}/{fragment!r}; got {[(f.file, f.column, f.check) for f in found]}"
-    )
+    hits = [f for f in found if f.file == f"{file}.csv" and column in f.column and fragment in f.check]
+    assert hits, f"expected {file}.csv/{column}/{fragment!r}; got {[(f.file, f.column, f.check) for f in found]}"
 
 
-@pytest.mark.parametrize(("file", "change", "column", "fragment"),
-                         [c[1:] for c in CELL_CASES], ids=[c[0] for c in CELL_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("file", "change", "column", "fragment"), [c[1:] for c in CELL_CASES], ids=[c[0] for c in CELL_CASES]
+)
 def test_cell_rule_refused(study: Path, file, change, column, fragment) -> None:
     rewrite(study, file, change)
     assert_refused(study, file, column, fragment)
@@ -120,17 +147,23 @@ def test_header_only_file_is_valid(study: Path) -> None:
     assert failures_of(study) == []
 
 
-@pytest.mark.parametrize(("file", "key"), [
-    ("teams", ["team_id"]), ("children", ["child_id"]), ("practitioners", ["practitioner_id"]),
-    ("carers", ["carer_id"]), ("child_measures", ["child_id", "wave"]),
-    ("practitioner_measures", ["practitioner_id", "wave"]),
-    ("carer_measures", ["carer_id", "wave"]), ("absence", ["practitioner_id", "month"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("file", "key"),
+    [
+        ("teams", ["team_id"]),
+        ("children", ["child_id"]),
+        ("practitioners", ["practitioner_id"]),
+        ("carers", ["carer_id"]),
+        ("child_measures", ["child_id", "wave"]),
+        ("practitioner_measures", ["practitioner_id", "wave"]),
+        ("carer_measures", ["carer_id", "wave"]),
+        ("absence", ["practitioner_id", "month"]),
+    ],
+)
 def test_duplicates_refused(study: Path, file: str, key: list[str]) -> None:
     rewrite(study, file, lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True))
     found = failures_of(study)
-    assert any(f.file == f"{file}.csv" and f.check == "unique" and len(f.rows) >= 2
-               for f in found), found  # fmt: skip
+    assert any(f.file == f"{file}.csv" and f.check == "unique" and len(f.rows) >= 2 for f in found), found
 
 
 def test_extra_column_refused_by_name(study: Path) -> None:
@@ -144,9 +177,11 @@ def test_missing_column_refused(study: Path) -> None:
 
 
 def test_followup_before_baseline_refused(study: Path) -> None:
-    for file, id_col, date_col in (("child_measures", "child_id", "assessed_on"),
-                                   ("practitioner_measures", "practitioner_id", "completed_on"),
-                                   ("carer_measures", "carer_id", "completed_on")):  # fmt: skip
+    for file, id_col, date_col in (
+        ("child_measures", "child_id", "assessed_on"),
+        ("practitioner_measures", "practitioner_id", "completed_on"),
+        ("carer_measures", "carer_id", "completed_on"),
+    ):
 
         def change(f: pd.DataFrame, id_col=id_col, date_col=date_col) -> None:
             both = f.groupby(id_col)["wave"].transform("nunique") == 2

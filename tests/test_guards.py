@@ -44,8 +44,9 @@ def test_pseudonyms_never_trip_guards(prefix: str, hexpart: str) -> None:
     assert check_text("x.csv", _frame(prefix + hexpart)) == []
 
 
-@pytest.mark.parametrize("value", ["BEX-T07", "2021-05-01", "2021-05", "U1", "not_recorded",
-                                   "WBRI", "12.5", "family_support_worker"])  # fmt: skip
+@pytest.mark.parametrize(
+    "value", ["BEX-T07", "2021-05-01", "2021-05", "U1", "not_recorded", "WBRI", "12.5", "family_support_worker"]
+)
 def test_ordinary_values_never_trip(value: str) -> None:
     assert check_text("x.csv", _frame(value)) == []
 
@@ -78,9 +79,7 @@ def test_full_date_of_birth_refused_without_echo(study: Path, value: str, capsys
 
 
 def test_guard_scans_files_outside_the_spec(study: Path, capsys) -> None:
-    pd.DataFrame({"note": ["call 020 7946 0000", "jo@example.org"]}).to_csv(
-        study / "notes.csv", index=False
-    )
+    pd.DataFrame({"note": ["call 020 7946 0000", "jo@example.org"]}).to_csv(study / "notes.csv", index=False)
     found = validate_study(study).report.failures
     assert any(f.file == "notes.csv" and f.check == "privacy: email address" for f in found)
     assert any(f.file == "notes.csv" and "not a file of study-data.md" in f.check for f in found)

@@ -79,9 +79,7 @@ def test_reml_at_zero_is_statsmodels_limit() -> None:
     groups = pd.factorize(frame["team_id"])[0]
     model = MixedLM(frame["y"].to_numpy(float), X.to_numpy(), groups=groups)
     model.fe_pen, model.cov_pen, model._cov_sing = None, None, 0
-    params = MixedLMParams.from_components(
-        fe_params=np.zeros(X.shape[1]), cov_re=np.array([[1e-10]])
-    )
+    params = MixedLMParams.from_components(fe_params=np.zeros(X.shape[1]), cov_re=np.array([[1e-10]]))
     near_zero = model.loglike(params, profile_fe=True)
     assert abs(reml_loglike_at_zero(frame["y"].to_numpy(float), X.to_numpy()) - near_zero) < 1e-6
 
@@ -93,9 +91,7 @@ def test_boundary_falls_back_to_ols_cluster() -> None:
     direct = smf.ols("y ~ arm + baseline", frame).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]}
     )
-    assert (
-        rel(fit.estimate, direct.params["arm"]) < 1e-10 and rel(fit.se, direct.bse["arm"]) < 1e-10
-    )
+    assert rel(fit.estimate, direct.params["arm"]) < 1e-10 and rel(fit.se, direct.bse["arm"]) < 1e-10
 
 
 def _poisson_frame(seed: int = 3) -> pd.DataFrame:
@@ -127,9 +123,9 @@ def test_poisson_matches_direct_statsmodels(pooled: bool) -> None:
     X = design(frame, [], LAS if pooled else None)
     fit = fit_glm(frame, X, "count")
     formula = "y ~ arm" + (" + C(local_authority)" if pooled else "")
-    direct = smf.glm(
-        formula, frame, family=sm.families.Poisson(), offset=np.log(frame["exposure"])
-    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]})
+    direct = smf.glm(formula, frame, family=sm.families.Poisson(), offset=np.log(frame["exposure"])).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]}
+    )
     assert rel(fit.estimate, direct.params["arm"]) < 1e-8
     assert rel(fit.se, direct.bse["arm"]) < 1e-8
 

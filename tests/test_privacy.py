@@ -17,10 +17,18 @@ from kitbag_analysis import privacy
 from kitbag_analysis.cli import main
 
 ANY_ID = re.compile(r"[CPF][0-9a-f]{16}")
-PARTICIPANT_FILES = {"children": "child_id", "child_measures": "child_id", "placements": "child_id",
-                     "missing_episodes": "child_id", "referrals": "child_id",
-                     "practitioners": "practitioner_id", "practitioner_measures": "practitioner_id",
-                     "absence": "practitioner_id", "carers": "carer_id", "carer_measures": "carer_id"}  # fmt: skip
+PARTICIPANT_FILES = {
+    "children": "child_id",
+    "child_measures": "child_id",
+    "placements": "child_id",
+    "missing_episodes": "child_id",
+    "referrals": "child_id",
+    "practitioners": "practitioner_id",
+    "practitioner_measures": "practitioner_id",
+    "absence": "practitioner_id",
+    "carers": "carer_id",
+    "carer_measures": "carer_id",
+}
 
 
 def _withdrawn(study: Path, before: bool) -> set[str]:
@@ -55,8 +63,9 @@ def test_erase_apply(study: Path, capsys) -> None:
     log = (study / privacy.ERASURE_LOG).read_text()
     assert not ANY_ID.search(log)
     entry = json.loads(log)[-1]
-    assert entry["rows_removed"] and all(f["sha256_before"] != f["sha256_after"]
-                                         for name, f in entry["files"].items() if name in entry["rows_removed"])
+    assert entry["rows_removed"] and all(
+        f["sha256_before"] != f["sha256_after"] for name, f in entry["files"].items() if name in entry["rows_removed"]
+    )
     once = snapshot(study)
     assert main(["erase", str(study), "--apply"]) == 0
     assert snapshot(study) == once  # a second run is a no-op (no file, no log entry)
@@ -65,8 +74,9 @@ def test_erase_apply(study: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize("crash_after", [1, 3, 6])
-def test_crash_between_files_leaves_every_file_valid(study: Path, tmp_path: Path, monkeypatch, capsys,
-                                                     crash_after) -> None:
+def test_crash_between_files_leaves_every_file_valid(
+    study: Path, tmp_path: Path, monkeypatch, capsys, crash_after
+) -> None:
     finished = tmp_path / "finished"
     shutil.copytree(study, finished)
     assert main(["erase", str(finished), "--apply"]) == 0

@@ -16,24 +16,41 @@ from data_contracts.schemas import CONTRACTS
 JUNK = st.one_of(
     st.none(),
     st.text(max_size=12),
-    st.sampled_from(["", "NA", "nan", "-1", "1e309", "2021-02-30", "0x10", " 1", "1.0",
-                     "jo@x.org", "SW1A 1AA", "9434765919", "A123456789012", "\u00e9", "2021-13"]),
-    st.integers(-10**12, 10**12).map(str),
+    st.sampled_from(
+        [
+            "",
+            "NA",
+            "nan",
+            "-1",
+            "1e309",
+            "2021-02-30",
+            "0x10",
+            " 1",
+            "1.0",
+            "jo@x.org",
+            "SW1A 1AA",
+            "9434765919",
+            "A123456789012",
+            "\u00e9",
+            "2021-13",
+        ]
+    ),
+    st.integers(-(10**12), 10**12).map(str),
     st.floats(allow_nan=True).map(str),
-)  # fmt: skip
+)
 
 CORRUPTION = st.lists(
     st.tuples(st.sampled_from(sorted(CONTRACTS)), st.integers(0, 50), st.integers(0, 40), JUNK),
-    min_size=1, max_size=6,
-)  # fmt: skip
-
-
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    min_size=1,
+    max_size=6,
 )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=CORRUPTION, drop_column=st.booleans(), extra_column=st.booleans())
-def test_corrupted_study_never_crashes(small_study_master: Path, tmp_path_factory, changes,
-                                       drop_column: bool, extra_column: bool) -> None:  # fmt: skip
+def test_corrupted_study_never_crashes(
+    small_study_master: Path, tmp_path_factory, changes, drop_column: bool, extra_column: bool
+) -> None:
     study = tmp_path_factory.mktemp("fuzz") / "s"
     shutil.copytree(small_study_master, study)
     frames: dict[str, pd.DataFrame] = {}

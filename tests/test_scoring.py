@@ -50,19 +50,13 @@ def test_sdq_reverse_items() -> None:
     frame = row(SDQ, answers)
     scores = score_instrument(frame, SDQ).iloc[0]
     # reversed items 7, 11, 14, 21, 25 each score 2: conduct 2, peer 4 (11, 14), hyper 4 (21, 25)
-    assert (
-        scores["sdq_conduct"] == 2 and scores["sdq_peer"] == 4 and scores["sdq_hyperactivity"] == 4
-    )
+    assert scores["sdq_conduct"] == 2 and scores["sdq_peer"] == 4 and scores["sdq_hyperactivity"] == 4
     assert scores["sdq_total"] == 10
 
 
 def test_sdq_prorating_three_vs_two_answered() -> None:
-    three = sdq_row(
-        emotional=[2, 1, 1, None, None], conduct=[0] * 5, hyperactivity=[0] * 5, peer=[0] * 5
-    )
-    two = sdq_row(
-        emotional=[2, 1, None, None, None], conduct=[0] * 5, hyperactivity=[0] * 5, peer=[0] * 5
-    )
+    three = sdq_row(emotional=[2, 1, 1, None, None], conduct=[0] * 5, hyperactivity=[0] * 5, peer=[0] * 5)
+    two = sdq_row(emotional=[2, 1, None, None, None], conduct=[0] * 5, hyperactivity=[0] * 5, peer=[0] * 5)
     s3 = score_instrument(three, SDQ).iloc[0]
     s2 = score_instrument(two, SDQ).iloc[0]
     assert s3["sdq_emotional"] == 7  # mean 4/3 * 5 = 6.67 -> 7
@@ -72,14 +66,10 @@ def test_sdq_prorating_three_vs_two_answered() -> None:
 
 def test_sdq_half_rounds_up_not_to_even() -> None:
     # 4 answered summing to 2: 2/4*5 = 2.5 -> 3 (banker's rounding would give 2)
-    frame = sdq_row(
-        emotional=[1, 1, 0, 0, None], conduct=[0] * 5, hyperactivity=[0] * 5, peer=[0] * 5
-    )
+    frame = sdq_row(emotional=[1, 1, 0, 0, None], conduct=[0] * 5, hyperactivity=[0] * 5, peer=[0] * 5)
     assert score_instrument(frame, SDQ).iloc[0]["sdq_emotional"] == 3
     # and 6/4*5 = 7.5 -> 8
-    frame = sdq_row(
-        emotional=[2, 2, 1, 1, None], conduct=[0] * 5, hyperactivity=[0] * 5, peer=[0] * 5
-    )
+    frame = sdq_row(emotional=[2, 2, 1, 1, None], conduct=[0] * 5, hyperactivity=[0] * 5, peer=[0] * 5)
     assert score_instrument(frame, SDQ).iloc[0]["sdq_emotional"] == 8
 
 
@@ -92,16 +82,11 @@ def test_prosocial_not_in_total() -> None:
 
 def test_pss_reverse_and_prorating_seven_vs_eight() -> None:
     # all ten answered 2: reversed items 4,5,7,8 score 4-2=2 -> total 20
-    assert (
-        score_instrument(row(PSS10, {i: 2 for i in range(1, 11)}), PSS10).iloc[0]["pss10_total"]
-        == 20
-    )
+    assert score_instrument(row(PSS10, {i: 2 for i in range(1, 11)}), PSS10).iloc[0]["pss10_total"] == 20
     # item 4 answered 0 scores 4
     answers = {i: 0 for i in range(1, 11)}
     assert score_instrument(row(PSS10, answers), PSS10).iloc[0]["pss10_total"] == 16
-    eight = {
-        i: 1 for i in range(1, 9)
-    }  # items 1..8 = 1 -> scored 1,1,1,3,3,1,3,3 = 16; 16/8*10 = 20
+    eight = {i: 1 for i in range(1, 9)}  # items 1..8 = 1 -> scored 1,1,1,3,3,1,3,3 = 16; 16/8*10 = 20
     seven = {i: 1 for i in range(1, 8)}
     assert score_instrument(row(PSS10, eight), PSS10).iloc[0]["pss10_total"] == 20
     assert np.isnan(score_instrument(row(PSS10, seven), PSS10).iloc[0]["pss10_total"])

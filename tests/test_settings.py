@@ -23,14 +23,17 @@ warwickshire = "Warwickshire County Council"
 """
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("[study\nname = 1", "not valid TOML"),
-    (GOOD.replace("analysis_phase_start = 2022-03-01", 'analysis_phase_start = "soon"'), "analysis_phase_start"),
-    (GOOD.replace("followup_days = 365", "followup_days = -3"), "followup_days"),
-    (GOOD.replace("[local_authorities]", "[las]"), "local_authorities"),
-    (GOOD.replace('bexley = "London', 'Bexley = "London'), "Bexley"),
-    (GOOD.replace("[study]", "[trial]"), "[study]"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[study\nname = 1", "not valid TOML"),
+        (GOOD.replace("analysis_phase_start = 2022-03-01", 'analysis_phase_start = "soon"'), "analysis_phase_start"),
+        (GOOD.replace("followup_days = 365", "followup_days = -3"), "followup_days"),
+        (GOOD.replace("[local_authorities]", "[las]"), "local_authorities"),
+        (GOOD.replace('bexley = "London', 'Bexley = "London'), "Bexley"),
+        (GOOD.replace("[study]", "[trial]"), "[study]"),
+    ],
+)
 def test_malformed_settings(study: Path, text: str, fragment: str, capsys) -> None:
     (study / "study.toml").write_text(text)
     assert main(["validate", str(study)]) == 2

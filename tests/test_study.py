@@ -22,15 +22,16 @@ def register(*rows: tuple[str, str, str]) -> pd.DataFrame:
 
 def test_latest_row_wins_whatever_the_file_order() -> None:
     consent = register(
-        ("C1", "active", "2021-03-01"), ("C1", "withdrawn", "2021-01-01"),  # re-consented
-        ("C2", "withdrawn", "2021-05-01"), ("C2", "active", "2021-01-01"),  # withdrew later
+        ("C1", "active", "2021-03-01"),
+        ("C1", "withdrawn", "2021-01-01"),  # re-consented
+        ("C2", "withdrawn", "2021-05-01"),
+        ("C2", "active", "2021-01-01"),  # withdrew later
         ("C3", "objected", "2021-01-01"),
         ("C4", "restricted", "2021-01-01"),
         ("C5", "active", "2021-01-01"),
-    )  # fmt: skip
+    )
     latest = latest_status(consent).set_index("participant_id")["status"]
-    assert latest.to_dict() == {"C1": "active", "C2": "withdrawn", "C3": "objected",
-                                "C4": "restricted", "C5": "active"}  # fmt: skip
+    assert latest.to_dict() == {"C1": "active", "C2": "withdrawn", "C3": "objected", "C4": "restricted", "C5": "active"}
     assert sorted(excluded_ids(consent)["participant_id"]) == ["C2", "C3", "C4"]
 
 
@@ -61,8 +62,7 @@ def test_load_study_removes_every_row_of_excluded(study: Path) -> None:
         ("C" + "ab" * 8, "child", "withdrawn", "2020-10-01"),  # erased already: in register only
     ]
 
-    consent = pd.DataFrame(rows, columns=["participant_id", "participant_type", "status",
-                                          "status_changed_on"])  # fmt: skip
+    consent = pd.DataFrame(rows, columns=["participant_id", "participant_type", "status", "status_changed_on"])
     consent.to_csv(study / "consent.csv", index=False)
 
     everyone = load_study(study, apply_exclusions_=False)
@@ -77,9 +77,7 @@ def test_load_study_removes_every_row_of_excluded(study: Path) -> None:
             before = everyone[name]
             expected = before.loc[~before[id_col].isin(gone)]
             assert len(loaded[name]) == len(expected), name
-    assert kept <= set(loaded["children"]["child_id"]) | set(
-        loaded["practitioners"]["practitioner_id"]
-    )
+    assert kept <= set(loaded["children"]["child_id"]) | set(loaded["practitioners"]["practitioner_id"])
     assert loaded.excluded == {"child": 2, "practitioner": 1, "carer": 1}
     assert "participant_id" not in loaded.exclusions.columns
 

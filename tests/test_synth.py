@@ -13,8 +13,17 @@ from kitbag_analysis.cli import main
 from kitbag_analysis.study import load_study
 from kitbag_analysis.synth import TRUTH_FILE, SynthSpec, generate
 
-OUTCOMES = ["sdq_total", "cries8_total", "placement_moves", "missing_episodes",
-            "referral_followup", "gse_practitioner", "pss10_total", "sickness_days", "gse_carer"]  # fmt: skip
+OUTCOMES = [
+    "sdq_total",
+    "cries8_total",
+    "placement_moves",
+    "missing_episodes",
+    "referral_followup",
+    "gse_practitioner",
+    "pss10_total",
+    "sickness_days",
+    "gse_carer",
+]
 
 
 def test_default_size_validates_clean(tmp_path: Path) -> None:
@@ -35,10 +44,7 @@ def test_deterministic_for_a_seed(tmp_path: Path) -> None:
 
 
 def test_parquet_output_validates(tmp_path: Path) -> None:
-    assert (
-        main(["synth", "--out", str(tmp_path / "p"), "--children", "300", "--format", "parquet"])
-        == 0
-    )
+    assert main(["synth", "--out", str(tmp_path / "p"), "--children", "300", "--format", "parquet"]) == 0
     assert validate_study(tmp_path / "p").report.ok
 
 

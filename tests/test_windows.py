@@ -17,14 +17,28 @@ P1, P2 = hexid("P", 1), hexid("P", 2)
 
 
 def child(cid: str, enrolled: str, team: str = "BEX-T01") -> dict:
-    return {"child_id": cid, "team_id": team, "birth_year_month": "2010-05", "gender": "female",
-            "ethnicity": "WBRI", "disability": "no", "uasc": "no", "legal_status": "cla",
-            "enrolled_on": enrolled}  # fmt: skip
+    return {
+        "child_id": cid,
+        "team_id": team,
+        "birth_year_month": "2010-05",
+        "gender": "female",
+        "ethnicity": "WBRI",
+        "disability": "no",
+        "uasc": "no",
+        "legal_status": "cla",
+        "enrolled_on": enrolled,
+    }
 
 
 def ep(cid: str, start: str, end: str | None, reason: str = "P") -> dict:
-    return {"child_id": cid, "episode_start": start, "episode_end": end,
-            "reason_new_episode": reason, "placement_type": "U1", "legal_status": "C2"}  # fmt: skip
+    return {
+        "child_id": cid,
+        "episode_start": start,
+        "episode_end": end,
+        "reason_new_episode": reason,
+        "placement_type": "U1",
+        "legal_status": "C2",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +58,13 @@ def study(tmp_path_factory):
                 "arm": "control",
                 "randomised_on": "2020-03-01",
             },
-        ],  # fmt: skip
+        ],
         children=[
             child(C1, "2020-01-01"),
             child(C2, "2020-06-01"),
             child(C3, "2020-01-01"),
             child(C4, "2020-01-01", "BEX-T02"),
-        ],  # fmt: skip
+        ],
         placements=[
             ep(C1, "2019-01-01", "2020-03-01", "S"),  # ends on window_start: no days inside
             ep(C1, "2020-03-01", "2020-09-01", "P"),  # a move on the window's first day: in
