@@ -257,7 +257,7 @@ def effectiveness_table(report: Report) -> pd.DataFrame:
             row.update(
                 {
                     "estimate (95% CI)": f"{a['estimate']:.2f} ({a['ci_low']:.2f} to {a['ci_high']:.2f}) [{scale}]",
-                    "effect size (95% CI)": f"{e['measure']} {e['value']:.2f} ({e['ci_low']:.2f} to {e['ci_high']:.2f})",
+                    "effect size (95% CI)": f"{e['measure']} {e['value']:.2f} ({e['ci_low']:.2f} to {e['ci_high']:.2f})",  # noqa: E501
                     "p": f"{a['p_value']:.3f}" if a["p_value"] >= 0.001 else "<0.001",
                     "model": a["model"] + (f", ICC {a['icc']:.3f}" if a.get("icc") is not None else ""),
                 }
