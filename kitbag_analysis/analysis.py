@@ -18,6 +18,7 @@ from kitbag_analysis.models import (
     ratio_effect,
 )
 from kitbag_analysis.outcomes import OUTCOMES, Outcome, analysis_frame
+from kitbag_analysis.results import NOT_ESTIMABLE, OK, Effect, OutcomeResult, UnitResults
 from kitbag_analysis.study import Study
 from kitbag_analysis.units import ALL, restrict
 
@@ -26,12 +27,18 @@ EFFECT_MEASURE = {"count": "irr", "binary": "odds_ratio"}
 
 @dataclass
 class UnitAnalysis:
-    """One unit's results (results.json) and its §5 tables (exact, before disclosure control)."""
+    """One unit's typed results (results.json) and its §5 tables (exact, before disclosure
+    control), with the analysis frames and the study as the unit sees it (secure side only)."""
 
     unit: str
-    results: dict
+    results: UnitResults
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    view: Study | None = field(default=None, repr=False)
+
+    @property
+    def outcomes(self) -> tuple[OutcomeResult, ...]:
+        return self.results.outcomes
 
 
 def _arm_counts(frame: pd.DataFrame, what: str) -> dict[str, int]:
@@ -39,15 +46,13 @@ def _arm_counts(frame: pd.DataFrame, what: str) -> dict[str, int]:
     return {"kitbag": int(by_arm.get(1, 0)), "control": int(by_arm.get(0, 0))}
 
 
-def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[dict, pd.DataFrame]:
+def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[OutcomeResult, pd.DataFrame]:
     """Fit one outcome; a not-estimable outcome is a status with a reason, never an error."""
     frame = analysis_frame(study, outcome)
-    result: dict = {
+    base = {
         "outcome": outcome.name,
         "population": outcome.population,
         "kind": outcome.kind,
-        "status": "ok",
-        "model": None,
         "n": _arm_counts(frame, "id"),
         "n_teams": _arm_counts(frame, "team_id"),
     }
@@ -64,42 +69,42 @@ def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[dict,
             fit = fit_glm(frame, X, outcome.kind)
             effect = ratio_effect(fit, EFFECT_MEASURE[outcome.kind])
     except NotEstimable as reason:
-        result.update(status="not_estimable", reason=str(reason))
-        return result, frame
+        return OutcomeResult(status=NOT_ESTIMABLE, reason=str(reason), **base), frame
     lo, hi = fit.ci
-    result.update(
+    continuous = outcome.kind == "continuous"
+    result = OutcomeResult(
+        status=OK,
         model=fit.model,
         estimate=fit.estimate,
         se=fit.se,
         ci_low=lo,
         ci_high=hi,
         p_value=fit.p_value,
-        effect=effect,
+        effect=Effect(**effect),
         df_resid=fit.df_resid,
+        icc=fit.icc if continuous else None,
+        variance=fit.variance if continuous else None,
+        **base,
     )
-    if outcome.kind == "continuous":
-        result["icc"] = fit.icc
-        result["variance"] = fit.variance
     return result, frame
 
 
 def analyse(study: Study, unit: str) -> UnitAnalysis:
     """Every outcome for ``unit`` (an LA slug or ``all``), with the §5 tables."""
     view = restrict(study, unit)
-    analyses, frames = [], {}
+    results, frames = [], {}
     for outcome in OUTCOMES:
         result, frame = analyse_outcome(view, outcome, pooled=unit == ALL)
-        analyses.append(result)
+        results.append(result)
         frames[outcome.name] = frame
-    excluded = view.excluded
-    results = {"unit": unit, "excluded": excluded, "analyses": analyses}
+    typed = UnitResults(unit=unit, excluded=view.excluded, outcomes=tuple(results))
     unit_tables = {
         "participant_flow": tables.participant_flow(view, frames),
         "baseline": tables.baseline_characteristics(view),
-        "effectiveness": tables.effectiveness(analyses),
+        "effectiveness": tables.effectiveness(typed.outcomes),
         "uptake": tables.uptake(view),
     }
-    return UnitAnalysis(unit=unit, results=results, tables=unit_tables, frames=frames)
+    return UnitAnalysis(unit=unit, results=typed, tables=unit_tables, frames=frames, view=view)
 
 
 __all__ = ["UnitAnalysis", "analyse", "analyse_outcome"]

@@ -35,6 +35,7 @@ class Outcome:
     event_filter: tuple[str, tuple[str, ...]] | None = None  # (column, counted values)
     exposure: str | None = None  # count: days_looked_after | days_employed
     label: str = ""  # a reader's name for the outcome
+    benefit: str = "lower"  # which direction is better for the participant: lower | higher
 
 
 OUTCOMES: tuple[Outcome, ...] = (
@@ -91,6 +92,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "GSE total at follow-up, adjusted for baseline",
         score="gse_total",
         label="Practitioner self-efficacy (GSE)",
+        benefit="higher",
     ),
     Outcome(
         "pss10_total",
@@ -117,6 +119,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         score="gse_total",
         covariates=("carer_type",),
         label="Carer self-efficacy (GSE)",
+        benefit="higher",
     ),
 )
 OUTCOME_BY_NAME = {o.name: o for o in OUTCOMES}

@@ -10,6 +10,7 @@ import pandas as pd
 
 from data_contracts.ages import age_in_years
 from kitbag_analysis.outcomes import OUTCOME_BY_NAME, OUTCOMES, POPULATIONS, measure_scores
+from kitbag_analysis.results import OutcomeResult
 from kitbag_analysis.study import Study
 from kitbag_analysis.windows import child_windows
 
@@ -147,32 +148,32 @@ def baseline_characteristics(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def effectiveness(analyses: list[dict]) -> pd.DataFrame:
+def effectiveness(results: tuple[OutcomeResult, ...]) -> pd.DataFrame:
     """One row per outcome: n per arm, estimate and CI, effect size and CI, p, model."""
     rows = []
-    for a in analyses:
-        effect = a.get("effect") or {}
+    for r in results:
+        effect = r.effect
         rows.append(
             {
-                "outcome": a["outcome"],
-                "label": OUTCOME_BY_NAME[a["outcome"]].label,
-                "population": a["population"],
-                "kind": a["kind"],
-                "status": a["status"],
-                "n_kitbag": a["n"]["kitbag"],
-                "n_control": a["n"]["control"],
-                "estimate": a.get("estimate"),
-                "ci_low": a.get("ci_low"),
-                "ci_high": a.get("ci_high"),
-                "effect_measure": effect.get("measure"),
-                "effect": effect.get("value"),
-                "effect_ci_low": effect.get("ci_low"),
-                "effect_ci_high": effect.get("ci_high"),
-                "p_value": a.get("p_value"),
-                "model": a.get("model"),
-                "icc": a.get("icc"),
-                "df_resid": a.get("df_resid"),
-                "reason": a.get("reason", ""),
+                "outcome": r.outcome,
+                "label": OUTCOME_BY_NAME[r.outcome].label,
+                "population": r.population,
+                "kind": r.kind,
+                "status": r.status,
+                "n_kitbag": r.n["kitbag"],
+                "n_control": r.n["control"],
+                "estimate": r.estimate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "effect_measure": effect.measure if effect else None,
+                "effect": effect.value if effect else None,
+                "effect_ci_low": effect.ci_low if effect else None,
+                "effect_ci_high": effect.ci_high if effect else None,
+                "p_value": r.p_value,
+                "model": r.model,
+                "icc": r.icc,
+                "df_resid": r.df_resid,
+                "reason": r.reason or "",
             }
         )
     return pd.DataFrame(rows)
