@@ -57,6 +57,8 @@ def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[Outco
         "n_teams": _arm_counts(frame, "team_id"),
     }
     try:
+        if frame.empty:
+            raise NotEstimable(f"no {outcome.population} analysed in this unit")
         check_estimable(frame)
         covariates = ["baseline"] if "baseline" in frame else []
         covariates += list(outcome.covariates)
