@@ -35,7 +35,7 @@ from kitbag_analysis.labels import (
     stage_label,
     wave_label,
 )
-from kitbag_analysis.results import ARMS, OutcomeResult
+from kitbag_analysis.results import ARMS, Effect, OutcomeResult
 
 MIN_RESIDUAL_DF = 10
 ANSWERED = "answered"  # the uptake table's total row: everyone who answered at follow-up
@@ -112,20 +112,12 @@ class Table:
 
 
 @dataclass(frozen=True)
-class PublishedEffect:
+class PublishedEffect(Effect):
     """An outcome's effect as a figure may show it (only published models)."""
 
-    outcome: str
-    label: str
-    population: str
-    measure: str
-    value: float
-    ci_low: float
-    ci_high: float
-
-    @property
-    def null(self) -> float:
-        return 0.0 if self.measure == "hedges_g" else 1.0
+    outcome: str = ""
+    label: str = ""
+    population: str = ""
 
 
 @dataclass
@@ -424,15 +416,7 @@ def attrition_table(frame: pd.DataFrame, pub: Publisher) -> Table:
 def published_effects(results: Iterable[OutcomeResult]) -> list[PublishedEffect]:
     """The effects a figure may show: estimable models with enough residual df."""
     return [
-        PublishedEffect(
-            r.outcome,
-            outcome_label(r.outcome),
-            r.population,
-            r.effect.measure,
-            r.effect.value,
-            r.effect.ci_low,
-            r.effect.ci_high,
-        )
+        PublishedEffect(**vars(r.effect), outcome=r.outcome, label=outcome_label(r.outcome), population=r.population)
         for r in results
         if model_publishable(r)
     ]
