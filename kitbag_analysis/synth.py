@@ -23,7 +23,7 @@ import pandas as pd
 
 from data_contracts.instruments import CRIES8, GSE, PSS10, SDQ, Instrument
 from data_contracts.participants import PARTICIPANTS
-from data_contracts.schemas import CONTRACTS
+from data_contracts.schemas import CONTRACTS, ETHNICITIES
 from data_contracts.settings import StudySettings, settings_toml
 from kitbag_analysis import iorw
 
@@ -382,19 +382,8 @@ class _Generator:
             ("baseline", b_gse, b_pss, rng.random(n) < 0.9, -rng.integers(0, 31, n)),
             ("followup", f_gse, f_pss, rng.random(n) < 0.75, rng.integers(300, 365, n)),
         ):
-            g = _blank(_items_from_total(GSE, gse, rng), 0.02, rng)
-            g.columns = GSE.columns
-            p = _blank(_items_from_total(PSS10, pss, rng), 0.02, rng)
-            p.columns = PSS10.columns
-            frame = pd.DataFrame(
-                {
-                    "practitioner_id": staff["practitioner_id"],
-                    "wave": wave,
-                    "completed_on": _iso(staff["randomised_on"] + pd.to_timedelta(day, unit="D")),
-                    "kitbag_use": _uptake(rng, wave, arm),
-                }
-            )
-            frames.append(pd.concat([frame, g, p], axis=1)[present])
+            frame = _survey(rng, staff, "practitioner_id", wave, day, arm, ((GSE, gse), (PSS10, pss)))
+            frames.append(frame[present])
         measures = pd.concat(frames, ignore_index=True)
         absence = self._absence(staff, arm, u)
         return {
@@ -456,17 +445,8 @@ class _Generator:
             ("baseline", b, rng.random(n) < 0.9, -rng.integers(0, 31, n)),
             ("followup", f, rng.random(n) < 0.7, rng.integers(300, 365, n)),
         ):
-            items = _blank(_items_from_total(GSE, total, rng), 0.02, rng)
-            items.columns = GSE.columns
-            frame = pd.DataFrame(
-                {
-                    "carer_id": carers["carer_id"],
-                    "wave": wave,
-                    "completed_on": _iso(carers["randomised_on"] + pd.to_timedelta(day, unit="D")),
-                    "kitbag_use": _uptake(rng, wave, arm),
-                }
-            )
-            frames.append(pd.concat([frame, items], axis=1)[present])
+            frame = _survey(rng, carers, "carer_id", wave, day, arm, ((GSE, total),))
+            frames.append(frame[present])
         return {
             "carers": carers[["carer_id", "team_id", "carer_type", "gender", "years_experience"]],
             "carer_measures": pd.concat(frames, ignore_index=True),
@@ -482,26 +462,8 @@ class _Generator:
             kind = participant.type
             ids = files[participant.file][participant.id_column].to_numpy()
             chosen = rng.choice(ids, size=max(int(len(ids) * 0.04), 6), replace=False)
-            story = rng.choice(
-                [
-                    "withdrawn_before",
-                    "withdrawn_after",
-                    "objected",
-                    "restricted",
-                    "reconsented",
-                    "active_then_withdrawn",
-                ],
-                len(chosen),
-                p=[0.3, 0.15, 0.15, 0.1, 0.15, 0.15],
-            )
-            story[: min(6, len(story))] = [
-                "withdrawn_before",
-                "withdrawn_after",
-                "objected",
-                "restricted",
-                "reconsented",
-                "active_then_withdrawn",
-            ][: min(6, len(story))]  # every story at least once
+            story = rng.choice(list(STORIES), len(chosen), p=list(STORIES.values()))
+            story[: min(6, len(story))] = list(STORIES)[: min(6, len(story))]  # every story at least once
             early = pd.Timestamp("2020-06-01") + _days(rng, 0, 600, len(chosen))
             late = start + _days(rng, 0, 120, len(chosen))
             for pid, s, d1, d2 in zip(chosen, story, early, late, strict=True):
@@ -544,6 +506,33 @@ def _ratio_truth(scale: str, measure: str, log_value: float) -> dict:
     }
 
 
+def _survey(
+    rng: np.random.Generator,
+    people: pd.DataFrame,
+    id_column: str,
+    wave: str,
+    day: np.ndarray,
+    arm: np.ndarray,
+    scales: tuple[tuple[Instrument, np.ndarray], ...],
+) -> pd.DataFrame:
+    """One survey wave of practitioners or carers: items of each scale from its totals (a few
+    left blank), the completion date and the kitbag_use answer."""
+    items = []
+    for instrument, totals in scales:
+        answers = _blank(_items_from_total(instrument, totals, rng), 0.02, rng)
+        answers.columns = instrument.columns
+        items.append(answers)
+    frame = pd.DataFrame(
+        {
+            id_column: people[id_column],
+            "wave": wave,
+            "completed_on": _iso(people["randomised_on"] + pd.to_timedelta(day, unit="D")),
+            "kitbag_use": _uptake(rng, wave, arm),
+        }
+    )
+    return pd.concat([frame, *items], axis=1)
+
+
 def _uptake(rng: np.random.Generator, wave: str, arm: np.ndarray) -> np.ndarray:
     n = len(arm)
     if wave == "baseline":
@@ -558,30 +547,41 @@ def _cries_items(latent: np.ndarray) -> np.ndarray:
     return np.select([latent < -0.3, latent < 0.4, latent < 1.1], [0, 1, 3], 5)
 
 
+# consent-register histories and their shares
+STORIES = {
+    "withdrawn_before": 0.3,
+    "withdrawn_after": 0.15,
+    "objected": 0.15,
+    "restricted": 0.1,
+    "reconsented": 0.15,
+    "active_then_withdrawn": 0.15,
+}
 GENDERS_P = (["female", "male", "other", "not_recorded"], [0.48, 0.49, 0.01, 0.02])
+# DfE codes in the contract's order, with their shares (WIRT, Traveller of Irish heritage: none)
 ETHNICITY_P = (
+    ETHNICITIES,
     [
-        "WBRI",
-        "WIRI",
-        "WOTH",
-        "WROM",
-        "MWBC",
-        "MWBA",
-        "MWAS",
-        "MOTH",
-        "AIND",
-        "APKN",
-        "ABAN",
-        "AOTH",
-        "BCRB",
-        "BAFR",
-        "BOTH",
-        "CHNE",
-        "OOTH",
-        "REFU",
-        "NOBT",
+        0.58,
+        0.01,
+        0.0,
+        0.06,
+        0.01,
+        0.03,
+        0.01,
+        0.02,
+        0.03,
+        0.02,
+        0.03,
+        0.01,
+        0.02,
+        0.03,
+        0.05,
+        0.02,
+        0.01,
+        0.03,
+        0.02,
+        0.01,
     ],
-    [0.58, 0.01, 0.06, 0.01, 0.03, 0.01, 0.02, 0.03, 0.02, 0.03, 0.01, 0.02, 0.03, 0.05, 0.02, 0.01, 0.03, 0.02, 0.01],
 )
 PLACEMENT_TYPES = ["U1", "U2", "U3", "U4", "U5", "U6", "K2", "R1", "H5", "P1", "S1"]
 
