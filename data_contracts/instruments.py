@@ -46,8 +46,12 @@ class Instrument:
         return [self.column(i) for i in range(1, self.n_items + 1)]
 
 
-def _one_part(n: int, min_answered: int) -> tuple[Part, ...]:
-    return (Part("total", tuple(range(1, n + 1)), min_answered),)
+def single_scale(
+    key: str, title: str, items: int, allowed: tuple[int, ...], score: str, min_answered: int, **rule: object
+) -> Instrument:
+    """A scale scored as one part: round(mean of answered items × items) with ``min_answered``."""
+    parts = (Part("total", tuple(range(1, items + 1)), min_answered),)
+    return Instrument(key, title, items, len(str(items)), allowed, score, parts, **rule)
 
 
 SDQ = Instrument(
@@ -67,38 +71,25 @@ SDQ = Instrument(
     ),
 )
 
-CRIES8 = Instrument(
-    key="cries",
-    title="Children's Revised Impact of Event Scale (CRIES-8)",
-    n_items=8,
-    pad=1,
-    allowed=(0, 1, 3, 5),
-    score="cries8_total",
-    parts=_one_part(8, 6),
+CRIES8 = single_scale(
+    "cries",
+    "Children's Revised Impact of Event Scale (CRIES-8)",
+    8,
+    (0, 1, 3, 5),
+    "cries8_total",
+    6,
     flags=(("probable_ptsd", 17),),
 )
-
-GSE = Instrument(
-    key="gse",
-    title="General Self-Efficacy Scale",
-    n_items=10,
-    pad=2,
-    allowed=(1, 2, 3, 4),
-    score="gse_total",
-    parts=_one_part(10, 8),
-    score_range=(10, 40),
-)
-
-PSS10 = Instrument(
-    key="pss",
-    title="Perceived Stress Scale (PSS-10)",
-    n_items=10,
-    pad=2,
-    allowed=(0, 1, 2, 3, 4),
-    score="pss10_total",
+GSE = single_scale("gse", "General Self-Efficacy Scale", 10, (1, 2, 3, 4), "gse_total", 8, score_range=(10, 40))
+PSS10 = single_scale(
+    "pss",
+    "Perceived Stress Scale (PSS-10)",
+    10,
+    (0, 1, 2, 3, 4),
+    "pss10_total",
+    8,
     reverse=(4, 5, 7, 8),
     reverse_from=4,
-    parts=_one_part(10, 8),
 )
 
 INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (SDQ, CRIES8, GSE, PSS10)}
