@@ -18,7 +18,7 @@ from pandera.typing import Series
 
 from data_contracts.ages import age_in_years
 from data_contracts.instruments import MEASURE_INSTRUMENTS, Instrument
-from data_contracts.participants import ANY_ID_PATTERN, BY_TYPE, PARTICIPANTS
+from data_contracts.participants import ANY_ID_PATTERN, BY_TYPE, PARTICIPANTS, Participant
 
 # --- identifiers and code lists (study-data.md) -------------------------------------------
 TEAM_ID = r"^[A-Z]{3}-T\d{2,3}$"
@@ -174,20 +174,6 @@ class Children(_Contract):
         return age.isna() | age.between(0, 25)
 
 
-def _measures_base(id_col: str, id_pattern: str, date_col: str, who: str) -> type:
-    fields: dict[str, object] = {
-        "__annotations__": {
-            id_col: Series[Text],
-            "wave": Series[Text],
-            date_col: Series[pa.DateTime],
-        },
-        id_col: pa.Field(str_matches=id_pattern, description=who),
-        "wave": pa.Field(isin=WAVES),
-        date_col: _date("date the measure was taken"),
-    }
-    return type(f"_{id_col}_measures", (_Contract,), fields)
-
-
 def _with_items(name: str, base: type, instruments: tuple[Instrument, ...], doc: str) -> type:
     """Add every item column of ``instruments`` (read from their declaration) to ``base``."""
     annotations: dict[str, object] = {}
@@ -204,59 +190,53 @@ def _with_items(name: str, base: type, instruments: tuple[Instrument, ...], doc:
     return type(name, (base,), fields)
 
 
-class _ChildMeasuresBase(_measures_base("child_id", CHILD_ID, "assessed_on", "child")):
-    informant: Series[Text] = pa.Field(isin=INFORMANTS)
+def _measures_contract(name: str, participant: Participant, date_col: str, doc: str, **extra: object) -> type:
+    """The contract of a measures file: the participant's id, the wave and its date (one row per
+    id and wave, follow-up dated after baseline), ``extra`` columns, then every item column of
+    the file's instruments."""
+    id_col = participant.id_column
 
-    class Config:
-        unique = ["child_id", "wave"]
+    def followup_after_baseline(cls: type, df: pd.DataFrame) -> pd.Series:
+        return _followup_after_baseline(df, id_col, date_col)
 
-    @row_rule("assessed_on", "child_id", "wave")
-    def followup_after_baseline(cls, df: pd.DataFrame) -> pd.Series:
-        """A child's follow-up is dated later than their baseline."""
-        return _followup_after_baseline(df, "child_id", "assessed_on")
-
-
-class _PractitionerMeasuresBase(_measures_base("practitioner_id", PRACTITIONER_ID, "completed_on", "practitioner")):
-    kitbag_use: Series[Text] = pa.Field(isin=KITBAG_USE)
-
-    class Config:
-        unique = ["practitioner_id", "wave"]
-
-    @row_rule("completed_on", "practitioner_id", "wave")
-    def followup_after_baseline(cls, df: pd.DataFrame) -> pd.Series:
-        """A practitioner's follow-up is dated later than their baseline."""
-        return _followup_after_baseline(df, "practitioner_id", "completed_on")
-
-
-class _CarerMeasuresBase(_measures_base("carer_id", CARER_ID, "completed_on", "carer")):
-    kitbag_use: Series[Text] = pa.Field(isin=KITBAG_USE)
-
-    class Config:
-        unique = ["carer_id", "wave"]
-
-    @row_rule("completed_on", "carer_id", "wave")
-    def followup_after_baseline(cls, df: pd.DataFrame) -> pd.Series:
-        """A carer's follow-up is dated later than their baseline."""
-        return _followup_after_baseline(df, "carer_id", "completed_on")
+    base_name = f"_{name}Base"
+    followup_after_baseline.__doc__ = f"A {participant.type}'s follow-up is dated later than their baseline."
+    followup_after_baseline.__qualname__ = f"{base_name}.followup_after_baseline"
+    annotations = {id_col: Series[Text], "wave": Series[Text], date_col: Series[pa.DateTime]}
+    fields: dict[str, object] = {
+        id_col: pa.Field(str_matches=participant.id_pattern, description=participant.type),
+        "wave": pa.Field(isin=WAVES),
+        date_col: _date("date the measure was taken"),
+        "Config": type("Config", (), {"unique": [id_col, "wave"]}),
+        "followup_after_baseline": row_rule(date_col, id_col, "wave")(followup_after_baseline),
+    }
+    for column, codes in extra.items():
+        annotations[column] = Series[Text]
+        fields[column] = pa.Field(isin=codes)
+    base = type(base_name, (_Contract,), {"__annotations__": annotations, **fields})
+    return _with_items(name, base, MEASURE_INSTRUMENTS[participant.measures], doc)
 
 
-ChildMeasures = _with_items(
+ChildMeasures = _measures_contract(
     "ChildMeasures",
-    _ChildMeasuresBase,
-    MEASURE_INSTRUMENTS["child_measures"],
+    BY_TYPE["child"],
+    "assessed_on",
     "child_measures.csv: one row per child per wave (SDQ and CRIES-8 items; items may be blank).",
+    informant=INFORMANTS,
 )
-PractitionerMeasures = _with_items(
+PractitionerMeasures = _measures_contract(
     "PractitionerMeasures",
-    _PractitionerMeasuresBase,
-    MEASURE_INSTRUMENTS["practitioner_measures"],
+    BY_TYPE["practitioner"],
+    "completed_on",
     "practitioner_measures.csv: one row per practitioner per wave (GSE and PSS-10 items).",
+    kitbag_use=KITBAG_USE,
 )
-CarerMeasures = _with_items(
+CarerMeasures = _measures_contract(
     "CarerMeasures",
-    _CarerMeasuresBase,
-    MEASURE_INSTRUMENTS["carer_measures"],
+    BY_TYPE["carer"],
+    "completed_on",
     "carer_measures.csv: one row per carer per wave (GSE items).",
+    kitbag_use=KITBAG_USE,
 )
 
 
