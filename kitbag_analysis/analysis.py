@@ -100,13 +100,37 @@ def analyse(study: Study, unit: str) -> UnitAnalysis:
         results.append(result)
         frames[outcome.name] = frame
     typed = UnitResults(unit=unit, excluded=view.excluded, outcomes=tuple(results))
-    unit_tables = {
+    return UnitAnalysis(unit, typed, _tables(view, frames, typed.outcomes), frames, view)
+
+
+def analysis_counts(study: Study, unit: str) -> UnitAnalysis:
+    """``analyse`` without fitting any model: the analysed counts and the §5 tables only (what
+    disclosure control needs to know about every unit before any unit publishes)."""
+    view = restrict(study, unit)
+    frames = {outcome.name: analysis_frame(view, outcome) for outcome in OUTCOMES}
+    counts = tuple(
+        OutcomeResult(
+            outcome=o.name,
+            population=o.population,
+            kind=o.kind,
+            status=NOT_ESTIMABLE,
+            reason="counts only: no model fitted",
+            n=_arm_counts(frames[o.name], "id"),
+            n_teams=_arm_counts(frames[o.name], "team_id"),
+        )
+        for o in OUTCOMES
+    )
+    typed = UnitResults(unit=unit, excluded=view.excluded, outcomes=counts)
+    return UnitAnalysis(unit, typed, _tables(view, frames, counts), frames, view)
+
+
+def _tables(view: Study, frames: dict[str, pd.DataFrame], results: tuple[OutcomeResult, ...]) -> dict:
+    return {
         "participant_flow": tables.participant_flow(view, frames),
         "baseline": tables.baseline_characteristics(view),
-        "effectiveness": tables.effectiveness(typed.outcomes),
+        "effectiveness": tables.effectiveness(results),
         "uptake": tables.uptake(view),
     }
-    return UnitAnalysis(unit=unit, results=typed, tables=unit_tables, frames=frames, view=view)
 
 
-__all__ = ["UnitAnalysis", "analyse", "analyse_outcome"]
+__all__ = ["UnitAnalysis", "analyse", "analyse_outcome", "analysis_counts"]

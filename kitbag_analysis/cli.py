@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from data_contracts.errors import KitbagError
@@ -132,6 +133,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
         out.print(f"{len(differences)} difference(s) from {args.dir / 'manifest.json'}.")
         return 1
     out.print(f"[green]OK[/] every output in {args.dir} matches its manifest.")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from kitbag_analysis.release_audit import audit_bundle
+
+    result = audit_bundle(args.dir)
+    if result.narrow:
+        for n in result.narrow:
+            out.print(
+                f"[red]NARROW[/] {escape(n.key.label)}: a reader can pin it to an interval "
+                f"{n.width:.1f} wide (allowed: at least {result.threshold})."
+            )
+        out.print(f"{len(result.narrow)} suppressed cell(s) of {args.dir} are not protected.")
+        return 1
+    out.print(
+        f"[green]OK[/] {result.suppressed} suppressed cell(s) across {len(result.units)} unit(s) of "
+        f"{args.dir}: each is at least {result.threshold} wide given everything published."
+    )
     return 0
 
 
@@ -269,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
 
     p = add("verify", cmd_verify, "re-check a bundle's audit stamp (outputs, and inputs if reachable)")
+    p.add_argument("dir", type=Path)
+
+    p = add("audit", cmd_audit, "re-run the disclosure audit on a finished bundle (exit 1 if a cell is narrow)")
     p.add_argument("dir", type=Path)
 
     p = add("erase", cmd_erase, "plan (default) or apply the erasure of participants who withdrew early")

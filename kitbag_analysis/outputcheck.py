@@ -64,6 +64,28 @@ def _acro_flags(report: Report, session) -> list[str]:  # noqa: ANN001 - an ACRO
     return problems
 
 
+def _audit(report: Report) -> dict:
+    """The pattern's proof for this unit: each suppressed count's feasible interval given
+    everything every unit publishes, the counts of primary and secondary suppressions, the solver."""
+    pattern = report.pattern
+    if pattern is None:
+        return {}
+    mine = {c.key for c in report.release.cells() if c.suppressed and c.measure == "n"}
+    return {
+        "solver": pattern.solver,
+        "status": pattern.status,
+        "rounds": pattern.rounds,
+        "study": {"primary": len(pattern.primary), "secondary": len(pattern.secondary)},
+        "unit": {"primary": len(mine & pattern.primary), "secondary": len(mine & pattern.secondary)},
+        "rule": f"every suppressed count's feasible interval is at least {report.threshold} wide",
+        "intervals": [
+            {"cell": k.label, "lo": round(lo, 6), "hi": None if hi == float("inf") else round(hi, 6)}
+            for k, (lo, hi) in sorted(pattern.intervals.items())
+            if k in mine
+        ],
+    }
+
+
 def write_record(report: Report, sdc_dir: str | Path) -> dict:
     """Write ``sdc_dir`` (ACRO's record in ``acro/``, ``summary.json``) for the output checker."""
     from kitbag_analysis.acro_record import acro_session, finalise
@@ -112,6 +134,7 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
             if not flagged
             else f"cells ACRO flags that the release shows: {flagged}",
         },
+        "audit": _audit(report),
         "release_candidates": ["report.html", "data_quality.html", "release.json"],
         "stays_inside": ["report.ipynb", "data_quality.ipynb", "results.json"],
     }

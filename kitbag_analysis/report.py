@@ -7,22 +7,32 @@ from __future__ import annotations
 
 import json
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from data_contracts.errors import Finding
 from kitbag_analysis import iorw, pages
 from kitbag_analysis import publication as pb
 from kitbag_analysis.analysis import UnitAnalysis, analyse
 from kitbag_analysis.formatting import SUPPRESSED
 from kitbag_analysis.labels import population_label
+from kitbag_analysis.linked import key_json, linked_set
 from kitbag_analysis.models import ICC_FLOOR, LOG10_GAMMA_GRID, MIN_PARTICIPANTS_PER_ARM, MIN_TEAMS_PER_ARM, Z95
 from kitbag_analysis.outcomes import OUTCOMES
 from kitbag_analysis.quality import attrition, completeness
 from kitbag_analysis.study import Study, load_study
+from kitbag_analysis.suppression import NoSafePattern, Pattern
+from kitbag_analysis.suppression import suppression_pattern as coordinated_pattern
 from kitbag_analysis.units import ALL, check_unit
 
 EFFECTIVENESS_TITLE = "effectiveness report"
+
+
+class ReleaseRefused(Finding):
+    """Disclosure control refuses the release (exit 1); the message names cells, never values."""
+
+
 QUALITY_TITLE = "data quality"
 
 
@@ -36,6 +46,7 @@ class Report:
     analysis: UnitAnalysis
     release: pb.Release
     stamp: dict[str, Any]
+    pattern: Pattern | None = None
     per_unit: dict[str, list[pb.PublishedEffect]] = field(default_factory=dict)
     figures: dict[str, bytes] = field(default_factory=dict)  # PNGs as shown, for the output checker
 
@@ -80,9 +91,29 @@ def unit_analysis(study: Study, unit: str, study_cache: str | Path | None = None
     return result
 
 
-def suppression_pattern(study: Study, study_cache: str | Path | None = None) -> frozenset[pb.CellKey]:
-    """The study's secondary-suppression pattern (none yet beyond primary suppression)."""
-    return frozenset()
+def suppression_pattern(study: Study, study_cache: str | Path | None = None) -> Pattern:
+    """The study's suppression pattern, coordinated over every unit and proven by the audit:
+    computed once per study and settings (deterministic, so a single-unit report and a batch
+    publish the same cells), reused from the run's private cache when another notebook made it."""
+    cached = Path(study_cache).with_name("suppression.pkl") if study_cache else None
+    if cached and cached.exists():
+        try:
+            with open(cached, "rb") as handle:
+                return pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass
+    linked = linked_set(study)
+    try:
+        pattern = coordinated_pattern(linked, study.settings.sdc_threshold)
+    except NoSafePattern as exc:
+        raise ReleaseRefused(
+            f"the release is refused: disclosure control found no safe suppression pattern ({exc}). "
+            "No report was written."
+        ) from None
+    pattern = replace(pattern, linked=linked)
+    if cached and cached.parent.is_dir():
+        iorw.write_bytes(cached, pickle.dumps(pattern, protocol=pickle.HIGHEST_PROTOCOL))
+    return pattern
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -123,12 +154,22 @@ def build(
     check_unit(study, unit)
     analysis = unit_analysis(study, unit, study_cache)
     pattern = suppression_pattern(study, study_cache)
-    report = Report(unit, study, analysis, make_release(study, analysis, pattern), _stamp(audit_stamp))
+    release = make_release(study, analysis, pattern.suppressed)
+    _check_linked(release, pattern)
+    report = Report(unit, study, analysis, release, _stamp(audit_stamp), pattern)
     if unit == ALL:
         for other in study.settings.local_authorities:
             report.per_unit[other] = pb.published_effects(unit_analysis(study, other, study_cache).outcomes)
         report.per_unit[ALL] = report.release.effects
     return report
+
+
+def _check_linked(release: pb.Release, pattern: Pattern) -> None:
+    """Every count the release shows is a cell of the audited linked set, with the same value."""
+    values = pattern.linked.values if pattern.linked else {}
+    for cell in release.cells():
+        if cell.measure == "n" and cell.value is not None and values.get(cell.key) != int(cell.value):
+            raise ReleaseRefused(f"the release is refused: {cell.key.label} is not in the audited table set.")
 
 
 # --- outputs that stay inside or go to the output checker ------------------------------------
@@ -143,6 +184,20 @@ def write_outputs(report: Report, results_path: str | Path = "", sdc_dir: str | 
         from kitbag_analysis.outputcheck import write_record
 
         write_record(report, sdc_dir)
+
+
+def release_json(report: Report) -> dict[str, Any]:
+    """release.json: every number the pages show, one cell each, with the identities and
+    orderings among counts that touch this unit's cells (what `kitbag audit` re-solves)."""
+    data = report.release.to_json()
+    linked = report.pattern.linked if report.pattern else None
+    if linked is not None:
+        mine = {c.key for c in report.release.cells()}
+        data["identities"] = [i.to_json() for i in linked.identities if mine.intersection(i.cells)]
+        data["bounds"] = [
+            {"smaller": key_json(a), "larger": key_json(b)} for a, b in linked.bounds if a in mine or b in mine
+        ]
+    return data
 
 
 # --- sections (HTML) ----------------------------------------------------------------------------
