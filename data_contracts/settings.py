@@ -12,6 +12,12 @@ from data_contracts.errors import UnusableInput
 from data_contracts.schemas import LA_SLUG
 
 SETTINGS_FILE = "study.toml"
+FOLLOWUP_DAYS = (1, 3650)  # a follow-up window of a day to ten years
+SDC_THRESHOLD = (3, 1000)  # below 3, disclosure control would be switched off
+RANGE_WHY = {
+    "followup_days": "the follow-up window in days: at most ten years",
+    "sdc_threshold": "the smallest publishable count: below 3 disclosure control is off",
+}
 
 
 @dataclass(frozen=True)
@@ -48,14 +54,15 @@ def read_settings(study_dir: Path) -> StudySettings:
     las = data.get("local_authorities")
     if not isinstance(las, dict) or not las:
         raise _bad(path, "has no [local_authorities] table (slug = display name).")
-    for slug, display in las.items():
+    for number, (slug, display) in enumerate(las.items(), start=1):
         if not re.match(LA_SLUG, slug) or slug == "all" or not isinstance(display, str):
             raise _bad(
                 path,
-                f"[local_authorities] key '{slug}' must be a lower-case slug (not 'all') with a quoted display name.",
+                f"[local_authorities] entry {number} must be a lower-case slug (letters, digits, - or _; not "
+                "'all') = a quoted display name (the key is not repeated here).",
             )
 
-    def field(key: str, kind: type, default: object = None) -> object:
+    def field(key: str, kind: type, default: object = None, limits: tuple[int, int] | None = None) -> object:
         value = study.get(key, default)
         if value is None:
             raise _bad(path, f"[study] is missing `{key}`.")
@@ -70,14 +77,16 @@ def read_settings(study_dir: Path) -> StudySettings:
                 kind
             ]
             raise _bad(path, f"[study] `{key}` must be {want}.")
+        if limits and not limits[0] <= value <= limits[1]:
+            raise _bad(path, f"[study] `{key}` must be between {limits[0]} and {limits[1]} ({RANGE_WHY[key]}).")
         return value
 
     return StudySettings(
         name=field("name", str),
         analysis_phase_start=field("analysis_phase_start", dt.date),
         final_collection=field("final_collection", dt.date),
-        followup_days=field("followup_days", int, 365),
-        sdc_threshold=field("sdc_threshold", int, 10),
+        followup_days=field("followup_days", int, 365, FOLLOWUP_DAYS),
+        sdc_threshold=field("sdc_threshold", int, 10, SDC_THRESHOLD),
         local_authorities=dict(las),
     )
 
