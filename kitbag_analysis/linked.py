@@ -132,7 +132,9 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
             else:
                 _, pop, arm = group
                 linked.identities.append(Identity(CellKey(unit, "uptake", pop, ANSWERED, arm), tuple(sorted(parts))))
-        linked.identities += _quality_identities(unit, keys, study)
+        quality = _quality_identities(unit, keys)
+        linked.identities += quality.identities
+        linked.bounds += quality.bounds
         for key in keys:
             if key.table == "baseline" and ": " not in key.row:  # n with a baseline score
                 linked.bounds.append((key, CellKey(unit, FLOW, key.population, "with a baseline measure", key.column)))
@@ -157,10 +159,12 @@ def _population(participant_type: str) -> str:
     return BY_TYPE[participant_type].population
 
 
-def _quality_identities(unit: str, keys: list[CellKey], study: Study) -> list[Identity]:
-    """Completeness rows per LA and arm: participants equal the LA unit's flow 'included'; the
-    attrition totals are sums over LAs of those with a score."""
+def _quality_identities(unit: str, keys: list[CellKey]) -> LinkedSet:
+    """Completeness rows per LA and arm: participants equal the LA unit's flow 'included', those
+    with a score are at most the participants; the attrition totals are sums over LAs of those
+    with a score."""
     found: list[Identity] = []
+    bounds: list[tuple[CellKey, CellKey]] = []
     attrition: dict[tuple, list[CellKey]] = defaultdict(list)
     for key in keys:
         if key.table != "completeness":
@@ -171,9 +175,10 @@ def _quality_identities(unit: str, keys: list[CellKey], study: Study) -> list[Id
             found.append(Identity(CellKey(la, FLOW, key.population, INCLUDED, arm), (key,)))
         else:
             attrition[(key.population, score, arm, wave)].append(key)
+            bounds.append((key, CellKey(key.unit, key.table, key.population, key.row, f"{arm} participants")))
     for (pop, score, arm, wave), parts in attrition.items():
         found.append(Identity(CellKey(unit, "attrition", pop, score, f"{arm} {wave}"), tuple(sorted(parts))))
-    return found
+    return LinkedSet(identities=found, bounds=bounds)
 
 
 __all__ = ["Identity", "LinkedSet", "key_from_json", "key_json", "linked_set"]

@@ -179,7 +179,7 @@ def write_outputs(report: Report, results_path: str | Path = "", sdc_dir: str | 
     if results_path:
         results_path = Path(results_path)
         iorw.write_text(results_path, json.dumps(report.analysis.results.to_json(), indent=2) + "\n")
-        iorw.write_text(results_path.with_name("release.json"), json.dumps(report.release.to_json(), indent=2) + "\n")
+        iorw.write_text(results_path.with_name("release.json"), json.dumps(release_json(report), indent=2) + "\n")
     if sdc_dir:
         from kitbag_analysis.outputcheck import write_record
 
