@@ -100,7 +100,14 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
                 path = scratch / f"{name}.csv"
                 table.frame().to_csv(path, index=False)
                 hidden = sum(c.suppressed for c in table.cells())
-                custom[name] = (path, f"{table.title}, as published in {page}: {hidden} cell(s) shown as {SUPPRESSED}")
+                comment = f"{table.title}, as published in {page}: {hidden} cell(s) shown as {SUPPRESSED}"
+                if name == "effectiveness":
+                    withheld = ", ".join(report.release.withheld) or "none"
+                    comment += (
+                        f"; GLM and mixed models checked by kitbag for >= {MIN_RESIDUAL_DF} residual "
+                        f"degrees of freedom (ACRO has no wrapper for them); withheld: {withheld}"
+                    )
+                custom[name] = (path, comment)
         for name, data in report.figures.items():
             path = scratch / f"{name}.png"
             path.write_bytes(data)
