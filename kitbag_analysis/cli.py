@@ -7,6 +7,8 @@ Errors are one readable paragraph; a traceback only with --debug.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -93,7 +95,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | None, scheduler: str | None) -> int:
-    from kitbag_analysis.bundle import run_batch
+    from kitbag_analysis.batch import run_batch
 
     started = time.perf_counter()
 
@@ -122,7 +124,7 @@ def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | N
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from kitbag_analysis.bundle import verify
+    from kitbag_analysis.verify import verify
 
     differences, notes = verify(args.dir)
     for note in notes:
@@ -317,8 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is so that every cleanup runs (exit 143)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with contextlib.suppress(ValueError):  # only the main thread may set handlers
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.fn(args)
     except KitbagError as exc:
@@ -326,9 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         err.print(f"kitbag {args.command}: {exc}", markup=False)
         return exc.exit_code
-    except KeyboardInterrupt:
-        err.print("kitbag: interrupted.")
-        return 130
+    except (KeyboardInterrupt, Terminated) as exc:
+        published = " no report was published." if args.command in ("batch", "report", "demo") else ""
+        err.print(f"kitbag: interrupted;{published or ' stopped.'}", markup=False)
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:  # an unexpected failure still gets one readable paragraph
         if args.debug:
             raise

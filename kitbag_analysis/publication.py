@@ -284,9 +284,8 @@ def effectiveness_table(results: Iterable[OutcomeResult], pub: Publisher) -> Tab
         elif not model_publishable(r):
             rows.append((*head, "not shown", "", "", f"fewer than {MIN_RESIDUAL_DF} residual degrees of freedom"))
         else:
-            e = r.effect
             estimate = fmt.interval(r.estimate, r.ci_low, r.ci_high)
-            effect = f"{_MEASURE_WORDS[e.measure]} {fmt.interval(e.value, e.ci_low, e.ci_high)}"
+            effect = effect_text(r.effect)
             model = model_label(r.model) + (f", ICC {r.icc:.3f}" if r.icc is not None else "")
             rows.append((*head, f"{estimate} [{_SCALE[r.kind]}]", effect, fmt.p_value(r.p_value), model))
     return Table(
@@ -295,6 +294,11 @@ def effectiveness_table(results: Iterable[OutcomeResult], pub: Publisher) -> Tab
         ("Outcome", "Population", "Kitbags n", "Control n", "Estimate (95% CI)", "Effect size (95% CI)", "p", "Model"),
         tuple(rows),
     )
+
+
+def effect_text(effect: Effect) -> str:
+    """``Hedges' g -0.25 (-0.47 to -0.03)``: an effect size in words with its CI."""
+    return f"{_MEASURE_WORDS[effect.measure]} {fmt.interval(effect.value, effect.ci_low, effect.ci_high)}"
 
 
 _SCALE = {"continuous": "difference", "count": "log rate ratio", "binary": "log odds ratio"}

@@ -189,7 +189,11 @@ def write_outputs(report: Report, results_path: str | Path = "", sdc_dir: str | 
 def release_json(report: Report) -> dict[str, Any]:
     """release.json: every number the pages show, one cell each, with the identities and
     orderings among counts that touch this unit's cells (what `kitbag audit` re-solves)."""
-    data = report.release.to_json()
+    data = report.release.to_json() | {
+        "study": report.study.settings.name,
+        "unit_name": report.unit_name,
+        "headline": [[e.label, pb.effect_text(e)] for e in report.release.effects],
+    }
     linked = report.pattern.linked if report.pattern else None
     if linked is not None:
         mine = {c.key for c in report.release.cells()}

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kitbag_analysis import bundle
-from kitbag_analysis.audit import sha256
+from kitbag_analysis import batch, unit_run
 from kitbag_analysis.cli import main
+from kitbag_analysis.iorw import sha256
 from kitbag_analysis.study import load_study
 
 BIN = Path(sys.executable).parent
@@ -141,7 +141,7 @@ def test_reports_hold_no_participant_id(batch_dir: Path) -> None:
         assert not pattern.search(path.read_bytes()), path
 
 
-REAL_RUN_UNIT = bundle.run_unit
+REAL_RUN_UNIT = unit_run.run_unit
 
 
 def _fail_bexley(study_dir, unit, out_dir, audit_stamp, study_cache=""):
@@ -154,9 +154,9 @@ def test_failed_unit_leaves_error_file_others_complete(
     small_study_master: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     out = tmp_path / "out"
-    (out / "bexley").mkdir(parents=True)
-    (out / "bexley" / "report.html").write_text("an old report")  # replaced, never left half-new
-    monkeypatch.setattr(bundle, "run_unit", _fail_bexley)
+    assert main(["report", str(small_study_master), "--unit", "bexley", "--out", str(out)]) == 0
+    assert (out / "bexley" / "report.html").is_file()  # a previous bundle: replaced as a whole
+    monkeypatch.setattr(batch, "run_unit", _fail_bexley)
     code = main(["batch", str(small_study_master), "--out", str(out), "--workers", "1"])
     assert code == 1
     assert sorted(p.name for p in (out / "bexley").iterdir()) == ["error.txt"]
@@ -201,7 +201,7 @@ def test_dask_scheduler(small_study_master: Path, tmp_path: Path) -> None:
     from dask.distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        result = bundle.run_batch(
+        result = batch.run_batch(
             small_study_master, tmp_path / "d", units=["oxfordshire"], scheduler=cluster.scheduler_address
         )
     assert [o.status for o in result.outcomes] == ["ok"]

@@ -159,7 +159,7 @@ def test_archive(study: Path, tmp_path: Path) -> None:
     assert not gone & _held(out)
     assert not gone & set(read_csv_text(out / "consent.csv")["participant_id"])
     manifest = json.loads((out / privacy.ARCHIVE_MANIFEST).read_text())
-    from kitbag_analysis.audit import sha256
+    from kitbag_analysis.iorw import sha256
 
     for item in manifest["files"]:
         assert sha256(out / item["path"]) == item["sha256"]

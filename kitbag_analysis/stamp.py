@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.metadata
 import platform
 import subprocess
@@ -13,8 +12,10 @@ from pathlib import Path
 from data_contracts import CONTRACTS
 from data_contracts.reading import locate
 from data_contracts.settings import SETTINGS_FILE
+from kitbag_analysis.iorw import sha256
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TOOL = "kitbag-workbench"  # marks a bundle as this tool's (a folder batch may replace as a whole)
 PACKAGES = (
     "kitbag-workbench",
     "numpy",
@@ -29,14 +30,6 @@ PACKAGES = (
     "nbclient",
     "acro",
 )
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _git(*args: str) -> str | None:
@@ -77,6 +70,7 @@ def new_stamp(study_dir: Path, row_counts: dict[str, int], notebooks: list[Path]
     from kitbag_analysis import __version__
 
     return {
+        "tool": TOOL,
         "run_id": dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tool_version": __version__,
