@@ -132,7 +132,6 @@ def _worker_init() -> None:
     from kitbag_analysis.engine import die_with_parent
 
     die_with_parent(signal.SIGKILL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _execute(
@@ -142,18 +141,24 @@ def _execute(
         yield from _on_dask(jobs, scheduler, runner)
         return
     workers = workers or os.cpu_count() or 1
-    if workers == 1:
-        for job in jobs:
-            try:
-                yield runner(*job)
-            except Exception as exc:  # the runner failed outside the notebook
-                yield record_failure(Path(job[2]), job[1], exc, 0.0)
+    if workers == 1:  # in this process: its kernel ends with the run (its sockets do)
+        from kitbag_analysis.engine import shutdown
+
+        try:
+            for job in jobs:
+                try:
+                    yield runner(*job)
+                except Exception as exc:  # the runner failed outside the notebook
+                    yield record_failure(Path(job[2]), job[1], exc, 0.0)
+        finally:
+            shutdown()
         return
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"), initializer=_worker_init
     )
     try:
-        futures = {pool.submit(runner, *job): job for job in jobs}
+        with _ignoring_sigint():  # workers start with Ctrl-C ignored: the run ends them itself
+            futures = {pool.submit(runner, *job): job for job in jobs}
         for future in as_completed(futures):
             job = futures[future]
             try:
@@ -164,6 +169,16 @@ def _execute(
         _stop(pool)
         raise
     pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    """SIGINT ignored while worker processes are spawned (they inherit it across exec)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -33,6 +33,9 @@ def kernel(private_dir: str | Path | None = None):  # noqa: ANN201 - a jupyter_c
     from jupyter_client.manager import KernelManager
 
     km = _KERNEL.get("km")
+    if km is not None and _KERNEL.get("folder") != private_dir:  # its sockets went with its run's folder
+        shutdown()
+        km = None
     if km is None or not km.is_alive():
         folder = Path(private_dir) if private_dir else None
         km = KernelManager(kernel_name="python3", transport="ipc")
@@ -41,7 +44,7 @@ def kernel(private_dir: str | Path | None = None):  # noqa: ANN201 - a jupyter_c
             km.ip = str(folder / f"kernel-{os.getpid()}")
         km.start_kernel(cwd=str(NOTEBOOK_DIR), preexec_fn=die_with_parent)
         atexit.register(km.shutdown_kernel, now=True)
-        _KERNEL["km"] = km
+        _KERNEL["km"], _KERNEL["folder"] = km, private_dir
     client = km.client()
     client.start_channels()
     try:
@@ -55,7 +58,8 @@ def kernel(private_dir: str | Path | None = None):  # noqa: ANN201 - a jupyter_c
 def shutdown() -> None:
     """End this process's kernel now (a worker told to stop)."""
     km = _KERNEL.pop("km", None)
-    if km is not None:
+    _KERNEL.pop("folder", None)
+    if km is not None and km.is_alive():
         km.shutdown_kernel(now=True)
 
 

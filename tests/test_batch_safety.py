@@ -1,0 +1,154 @@
+"""Runs that are safe the way real systems fail: kills, Ctrl-C, SIGTERM, two runs at once,
+foreign output folders, typos. Everything goes through the `kitbag` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from kitbag_analysis.batch import output_lock
+from kitbag_analysis.cli import main
+from kitbag_analysis.private_cache import PREFIX
+
+KITBAG = [sys.executable, "-m", "kitbag_analysis.cli"]
+PARTICIPANT_ID = re.compile(rb"[CPF][0-9a-f]{16}")
+
+
+def _start(study: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*KITBAG, "batch", str(study), "--out", str(out), "--workers", "2", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a terminal would give it
+    )
+
+
+def _wait_for(predicate, seconds: float = 120) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _group_alive(pgid: int) -> list[int]:
+    """Processes of the run still alive: its process group and any child re-parented away."""
+    alive = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(proc.name))
+    return alive
+
+
+def _private_folders_of(pid: int) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"{PREFIX}{pid}-*"))
+
+
+def _no_participant_data_under(out: Path) -> None:
+    if not out.exists():
+        return
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert not PARTICIPANT_ID.search(path.read_bytes()), path
+
+
+def _staging_of(out: Path) -> list[Path]:
+    return list(out.parent.glob(f".{out.name}.staging-*"))
+
+
+@pytest.mark.parametrize("when", ["start", "mid-unit"])
+def test_sigkill_leaves_previous_bundle_and_no_process(small_study_master: Path, tmp_path: Path, when: str) -> None:
+    out = tmp_path / "out"
+    assert main(["report", str(small_study_master), "--unit", "oxfordshire", "--out", str(out)]) == 0
+    before = (out / "manifest.json").read_bytes()
+    run = _start(small_study_master, out)
+    if when == "start":
+        _wait_for(lambda: _staging_of(out))
+    else:  # a unit's notebook is running: its staged results exist beside the output folder
+        _wait_for(lambda: any(s.rglob("*.ipynb") for s in _staging_of(out)))
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=30)
+    _wait_for(lambda: not _group_alive(run.pid), 15)  # workers and kernels die with the run
+    assert (out / "manifest.json").read_bytes() == before  # the previous bundle, untouched
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "manifest.json", "oxfordshire"]
+    assert main(["verify", str(out)]) == 0
+    assert _staging_of(out)  # left outside the output folder ...
+    assert main(["report", str(small_study_master), "--unit", "haringey", "--out", str(out)]) == 0
+    assert not _staging_of(out) and not _private_folders_of(run.pid)  # ... and removed by the next run
+    _no_participant_data_under(out)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_stops_within_five_seconds(small_study_master: Path, tmp_path: Path, sig: int, code: int) -> None:
+    out = tmp_path / "out"
+    run = _start(small_study_master, out)
+    _wait_for(lambda: any(s.rglob("*.ipynb") for s in _staging_of(out)))
+    os.killpg(run.pid, sig)  # Ctrl-C reaches the whole process group
+    started = time.monotonic()
+    _, err = run.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert run.returncode == code
+    assert "interrupted; no report was published" in err.decode()
+    assert "Traceback" not in err.decode()
+    _wait_for(lambda: not _group_alive(run.pid), 5)
+    assert not out.exists() and not _staging_of(out) and not _private_folders_of(run.pid)
+
+
+def test_second_run_into_the_same_folder_is_refused(small_study_master: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    with output_lock(out.absolute()):
+        assert main(["batch", str(small_study_master), "--out", str(out)]) == 2
+    assert "another kitbag run is writing to this folder" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_foreign_non_empty_folder_is_refused(small_study_master: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "mine"
+    (out / "bexley").mkdir(parents=True)
+    (out / "bexley" / "mine.txt").write_text("my notes")
+    assert main(["batch", str(small_study_master), "--out", str(out)]) == 2
+    assert "not a report bundle of this tool" in capsys.readouterr().err
+    assert (out / "bexley" / "mine.txt").read_text() == "my notes"
+    assert sorted(p.name for p in out.rglob("*")) == ["bexley", "mine.txt"]
+
+
+def test_typo_in_unit_writes_nothing(small_study_master: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["report", str(small_study_master), "--unit", "bexly", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown unit" in err and "bexley" in err
+    assert not out.exists() and not _staging_of(out)
+
+
+def test_verify_flags_hidden_files_and_pages_of_another_run(small_study_master: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["report", str(small_study_master), "--unit", "warwickshire", "--out", str(out)]) == 0
+    (out / ".hidden").write_text("x")
+    assert main(["verify", str(out)]) == 1
+    (out / ".hidden").unlink()
+    other = tmp_path / "other"
+    assert main(["report", str(small_study_master), "--unit", "warwickshire", "--out", str(other)]) == 0
+    page = out / "warwickshire" / "report.html"
+    page.write_bytes((other / "warwickshire" / "report.html").read_bytes())  # a page from another run
+    manifest = json.loads((out / "manifest.json").read_text())
+    from kitbag_analysis.iorw import sha256
+
+    for item in manifest["outputs"]:  # even with its hash patched in, the run id gives it away
+        if item["path"] == "warwickshire/report.html":
+            item["sha256"] = sha256(page)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["verify", str(out)]) == 1
