@@ -61,3 +61,19 @@ def _small_spec_init(original):
         original(self, seed=seed, children=min(children, 400), effect_size=effect_size)
 
     return init
+
+
+def test_validate_loads_only_what_it_uses(study: Path) -> None:
+    """`kitbag validate` imports no model, figure, notebook, ACRO or Dask machinery (import cost)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kitbag_analysis.cli import main\n"
+        f"assert main(['validate', {str(study)!r}]) == 0\n"
+        "heavy = ('statsmodels', 'matplotlib', 'nbconvert', 'papermill', 'acro', 'dask', 'jinja2', 'highspy')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
