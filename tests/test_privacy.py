@@ -52,12 +52,17 @@ def test_erase_plan_changes_nothing(study: Path, capsys) -> None:
 
 def test_erase_apply(study: Path, capsys) -> None:
     early, late = _withdrawn(study, True), _withdrawn(study, False)
-    assert early & _held(study) and late & _held(study)
+    kept_before = late & _held(study)
+    frames_before = {f: read_csv_text(study / f"{f}.csv") for f in PARTICIPANT_FILES}
+    assert early & _held(study) and kept_before
     assert main(["erase", str(study), "--apply"]) == 0
     held = _held(study)
     assert not early & held  # every row gone from every file
-    assert late & held == late & _held(study)  # after the analysis phase began: kept
-    assert late & held
+    assert late & held == kept_before  # after the analysis phase began: every one kept
+    for f, col in PARTICIPANT_FILES.items():  # and nothing else went: exactly the early withdrawals' rows
+        before = frames_before[f]
+        after = read_csv_text(study / f"{f}.csv")
+        assert len(after) == len(before) - before[col].isin(early).sum(), f
     assert early <= set(read_csv_text(study / "consent.csv")["participant_id"])  # register kept
     assert validate_study(study).report.ok
     log = (study / privacy.ERASURE_LOG).read_text()

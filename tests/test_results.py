@@ -1,0 +1,68 @@
+"""Typed results and their results.json form (outputs.md)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kitbag_analysis.models import Fit, hedges_g, ratio_effect
+from kitbag_analysis.results import Effect, OutcomeResult, UnitResults
+
+
+def test_ok_and_not_estimable_entries() -> None:
+    ok = OutcomeResult(
+        "placement_moves",
+        "children",
+        "count",
+        "ok",
+        {"kitbag": 50, "control": 60},
+        {"kitbag": 4, "control": 4},
+        model="poisson_glm_cluster",
+        estimate=-0.2,
+        se=0.1,
+        ci_low=-0.39,
+        ci_high=-0.01,
+        p_value=0.045,
+        effect=Effect("irr", 0.82, 0.68, 0.99),
+        df_resid=108,
+    )
+    gone = OutcomeResult(
+        "gse_carer",
+        "carers",
+        "continuous",
+        "not_estimable",
+        {"kitbag": 3, "control": 0},
+        {"kitbag": 1, "control": 0},
+        reason="fewer than 2 teams in the control arm",
+    )
+    units = UnitResults("bexley", {"child": 1, "practitioner": 0, "carer": 2}, (ok, gone))
+    data = units.to_json()
+    assert data["analyses"][0]["effect"] == {"measure": "irr", "value": 0.82, "ci_low": 0.68, "ci_high": 0.99}
+    assert "icc" not in data["analyses"][0]  # continuous outcomes only
+    assert data["analyses"][1] == {
+        "outcome": "gse_carer",
+        "population": "carers",
+        "kind": "continuous",
+        "status": "not_estimable",
+        "model": None,
+        "n": {"kitbag": 3, "control": 0},
+        "n_teams": {"kitbag": 1, "control": 0},
+        "reason": "fewer than 2 teams in the control arm",
+    }
+    assert units["gse_carer"] is gone and Effect("irr", 1, 1, 1).null == 1.0
+
+
+def test_effects_by_hand() -> None:
+    fit = Fit("mixedlm", estimate=-1.0, se=0.5, df_resid=4)
+    # CI of b: -1 ± 1.959964 × 0.5 = (-1.979982, -0.020018); z = -2 -> p = 2(1 - Φ(2)) = 0.0455003
+    assert fit.ci == pytest.approx((-1.979982, -0.020018)) and fit.p_value == pytest.approx(0.0455003, abs=1e-7)
+    frame = pd.DataFrame({"arm": [1, 1, 1, 0, 0, 0], "y": [1.0, 2, 3, 2, 4, 6]})
+    # variances 1 and 4; pooled SD = sqrt((2·1 + 2·4) / 4) = 1.5811388; J = 1 - 3 / (4·6 - 9) = 0.8
+    # g = 0.8 × -1 / 1.5811388 = -0.5059644; CI = 0.8 × (-1.979982, -0.020018) / 1.5811388
+    g = hedges_g(frame, fit)
+    assert g["value"] == pytest.approx(-0.5059644, abs=1e-7)
+    assert (g["ci_low"], g["ci_high"]) == pytest.approx((-1.0018005, -0.0101284), abs=1e-6)
+    # IRR: exp(ln 0.8 ± 1.959964 × 0.1) = exp(-0.4191400), exp(-0.0271472) = 0.6576122, 0.9732180
+    irr = ratio_effect(Fit("poisson_glm_cluster", estimate=-0.22314355, se=0.1, df_resid=50), "irr")
+    assert irr["value"] == pytest.approx(0.8)
+    assert (irr["ci_low"], irr["ci_high"]) == pytest.approx((0.6576122, 0.9732180), abs=1e-6)
