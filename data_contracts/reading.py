@@ -37,6 +37,11 @@ def locate(study_dir: Path, name: str) -> Path:
         )
     if len(found) > 1:
         raise UnusableInput(f"{study_dir}: both {name}.csv and {name}.parquet are present; keep exactly one.")
+    if found[0].is_symlink():
+        raise UnusableInput(
+            f"{found[0]}: is a symbolic link. Study files must be real files in the study folder (a link "
+            "would be read, and rewritten by erasure, in another place); copy the file in."
+        )
     return found[0]
 
 

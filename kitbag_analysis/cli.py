@@ -158,22 +158,29 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    from kitbag_analysis.privacy import apply_erasure, plan_erasure
+    from kitbag_analysis.privacy import apply_erasure, interrupted_erasure, plan_erasure
 
     plan = plan_erasure(args.study)
     table = Table(title=f"Erasure plan for {args.study}: withdrawn before analysis_phase_start")
     table.add_column("file")
     table.add_column("rows to remove", justify="right")
     for file, n in plan.rows.items():
-        table.add_row(file, f"{n:,}")
+        table.add_row(escape(file), f"{n:,}")
     out.print(table)
-    people = ", ".join(f"{k}: {v}" for k, v in plan.participants.items())
+    people = "; ".join(
+        f"{kind}: {n} ({plan.present[kind]} with rows in the files, {n - plan.present[kind]} in the register "
+        "only: their data are already gone)"
+        for kind, n in plan.participants.items()
+    )
     kept = ", ".join(f"{k}: {v}" for k, v in plan.kept_after_start.items())
     out.print(
-        f"Participants to erase (register): {people}. consent.csv keeps their register rows as the "
+        f"Participants to erase (consent register): {people}. consent.csv keeps their register rows as the "
         "record of withdrawal."
     )
     out.print(f"Kept, excluded from analysis (withdrew after the analysis phase began): {kept}.")
+    pending = interrupted_erasure(args.study)
+    if pending:
+        out.print(f"An erasure begun at {pending['started_at']} was interrupted; --apply finishes and logs it.")
     if not args.apply:
         out.print("This was the plan only; nothing was changed. Run with --apply to erase.")
         return 0
@@ -181,9 +188,10 @@ def cmd_erase(args: argparse.Namespace) -> int:
     if entry is None:
         out.print("Nothing to erase; no file was changed.")
     else:
+        total = sum(entry["rows_removed"].values())
         out.print(
-            f"Erased {plan.total_rows:,} rows; every file re-validated; logged in "
-            f"{args.study / 'erasure_log.json'} (counts and hashes, no ids)."
+            f"Erased {total:,} rows{' (finishing the interrupted erasure)' if pending else ''}; every file "
+            f"re-validated; logged in {args.study / 'erasure_log.json'} (counts and hashes, no ids)."
         )
     return 0
 

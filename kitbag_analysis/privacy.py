@@ -58,6 +58,7 @@ class ErasurePlan:
     """What `erase` would remove: counts only."""
 
     participants: dict[str, int]  # withdrew before analysis_phase_start, per type (in the register)
+    present: dict[str, int]  # of those, how many still have rows in their participant file
     rows: dict[str, int]  # rows to remove per file
     kept_after_start: dict[str, int]  # withdrew after analysis_phase_start: kept, excluded
     ids: dict[str, set[str]] = field(default_factory=dict, repr=False)  # never printed or logged
@@ -74,15 +75,16 @@ def plan_erasure(study_dir: str | Path) -> ErasurePlan:
     withdrawn = latest["status"] == "withdrawn"
     before = latest.loc[withdrawn & (latest["status_changed_on"] < start)]
     after = latest.loc[withdrawn & (latest["status_changed_on"] >= start)]
-    ids, counts, kept, rows = {}, {}, {}, {}
+    ids, counts, kept, rows, present = {}, {}, {}, {}, {}
     for p in PARTICIPANTS:
         ids[p.type] = set(before.loc[before["participant_type"] == p.type, "participant_id"])
         counts[p.type] = len(ids[p.type])
+        present[p.type] = int(study[p.file][p.id_column].isin(ids[p.type]).sum())
         later = set(after.loc[after["participant_type"] == p.type, "participant_id"])
         kept[p.type] = int(study[p.file][p.id_column].isin(later).sum())
         for name in p.files:
             rows[locate(study.path, name).name] = int(study[name][p.id_column].isin(ids[p.type]).sum())
-    return ErasurePlan(counts, rows, kept, ids)
+    return ErasurePlan(counts, present, rows, kept, ids)
 
 
 def _write_filtered(source: Path, keep: pd.Series, target: Path) -> None:
@@ -94,13 +96,58 @@ def _write_filtered(source: Path, keep: pd.Series, target: Path) -> None:
         read_text(source).loc[keep.to_numpy()].to_csv(target, index=False)
 
 
+def _log(study_dir: Path) -> list[dict]:
+    log = study_dir / ERASURE_LOG
+    return json.loads(log.read_text(encoding="utf-8")) if log.exists() else []
+
+
+def _write_log(study_dir: Path, entries: list[dict]) -> None:
+    iorw.write_text(study_dir / ERASURE_LOG, json.dumps(entries, indent=2) + "\n")
+
+
+def remove_staging(study_dir: Path) -> int:
+    """Staged rewrites left by an interrupted erasure (never renamed in: safe to remove)."""
+    leftovers = sorted(study_dir.glob(".*.erase-*"))
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return len(leftovers)
+
+
+def interrupted_erasure(study_dir: str | Path) -> dict | None:
+    """The write-ahead entry of an erasure that was stopped before it was completed, if any."""
+    entries = _log(Path(study_dir))
+    return entries[-1] if entries and entries[-1].get("status") == "started" else None
+
+
 def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
-    """Remove the planned rows from every file atomically, re-validate, log; None if nothing to do."""
+    """Remove the planned rows from every file, re-validate and log; None if nothing to do.
+
+    Write-ahead: the intent (counts and each file's hash before, never ids) is logged before the
+    first rename and completed after the last, so an erasure stopped at any point is finished and
+    logged by the next run: files already rewritten have nothing left to erase, the others are
+    rewritten then, and the entry is completed with the counts it announced. Files are renamed
+    dependent-first, so every state between two renames passes the cross-file rules.
+    """
     study_dir = Path(study_dir)
-    if plan.total_rows == 0:
+    remove_staging(study_dir)
+    pending = interrupted_erasure(study_dir)
+    if plan.total_rows == 0 and pending is None:
         return None
     files = {name: locate(study_dir, name) for name in ERASE_ORDER}
     before = {path.name: sha256(path) for path in files.values()}
+    entries = _log(study_dir)
+    if pending is None:
+        pending = {
+            "status": "started",
+            "started_at": _now(),
+            "rule": "withdrawn (latest register status) before analysis_phase_start",
+            "participants": plan.participants,
+            "rows_removed": {k: v for k, v in plan.rows.items() if v},
+            "kept_withdrawn_after_analysis_start": plan.kept_after_start,
+            "files": {name: {"sha256_before": digest} for name, digest in before.items()},
+        }
+        entries.append(pending)
+        _write_log(study_dir, entries)
     staged: dict[str, Path] = {}
     done = 0
     try:
@@ -109,7 +156,6 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
                 continue
             keep = ~_holds(read_text(path), plan.ids[BY_FILE[name].type])
             staged[name] = iorw.staged_file(path, lambda tmp, p=path, k=keep: _write_filtered(p, k, tmp), "erase")
-        done = 0
         for name in ERASE_ORDER:  # renames only, dependent files first
             if name in staged:
                 _replace(staged[name], files[name])
@@ -127,18 +173,12 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
     report = validate_study(study_dir).report
     if not report.ok:
         raise ContractViolation(f"after erasure {report.summary()}; run `kitbag validate {study_dir}`.", report)
-    entry = {
-        "erased_at": _now(),
-        "rule": "withdrawn (latest register status) before analysis_phase_start",
-        "participants": plan.participants,
-        "rows_removed": {k: v for k, v in plan.rows.items() if v},
-        "kept_withdrawn_after_analysis_start": plan.kept_after_start,
-        "files": {p.name: {"sha256_before": before[p.name], "sha256_after": sha256(p)} for p in files.values()},
-    }
-    log = study_dir / ERASURE_LOG
-    entries = json.loads(log.read_text()) if log.exists() else []
-    iorw.write_text(log, json.dumps([*entries, entry], indent=2) + "\n")
-    return entry
+    for path in files.values():
+        pending["files"].setdefault(path.name, {"sha256_before": before[path.name]})["sha256_after"] = sha256(path)
+    pending.update(status="completed", erased_at=_now())
+    entries[-1] = pending
+    _write_log(study_dir, entries)
+    return pending
 
 
 # --- access and portability ----------------------------------------------------------------

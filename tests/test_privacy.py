@@ -99,11 +99,19 @@ def test_crash_between_files_leaves_every_file_valid(
     assert main(["erase", str(study), "--apply"]) == 2
     assert "run `kitbag erase" in capsys.readouterr().err
     now = snapshot(study)
-    assert set(now) == set(old)  # no temporary file left behind, no log written
+    assert set(now) == set(old) | {privacy.ERASURE_LOG}  # no temporary file left; the intent is logged
+    assert json.loads(now.pop(privacy.ERASURE_LOG))[-1]["status"] == "started"
     for name, data in now.items():
         assert data in (old[name], new.get(name)), name  # each file old or new, never torn
     assert sum(now[n] != old[n] for n in now) == crash_after
     assert validate_study(study).report.ok
+    monkeypatch.setattr(privacy, "_replace", real)
+    assert main(["erase", str(study), "--apply"]) == 0  # the re-run finishes and completes the entry
+    done = snapshot(study)
+    log = json.loads(done.pop(privacy.ERASURE_LOG))
+    assert len(log) == 1 and log[0]["status"] == "completed"
+    assert log[0]["rows_removed"] == json.loads(new[privacy.ERASURE_LOG])[-1]["rows_removed"]
+    assert done == {k: v for k, v in new.items() if k != privacy.ERASURE_LOG}
 
 
 def test_export_subject(study: Path, tmp_path: Path, capsys) -> None:
