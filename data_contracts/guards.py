@@ -15,14 +15,18 @@ import pyarrow.compute as pc
 
 from data_contracts.report import Failure, failure
 
-# name -> pattern; matched case-insensitively anywhere in a cell. Word boundaries keep the
-# hex part of a pseudonym (e.g. C0123456789abcdef) from looking like a number.
+# Separators people type inside an identifier: space (also no-break and thin spaces), hyphen, dot.
+SEP = "[ \u00a0\u2007\u202f.\\-]"
+# name -> pattern; matched case-insensitively anywhere in a cell. A number is bounded by
+# non-digits, so an NHS number glued to letters (NHS9434765919) is caught; runs of 16 or more hex
+# characters (the pseudonyms' keyed hashes, file digests) are blanked before the number guards.
 GUARDS: dict[str, str] = {
     "email address": r"[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+",
-    "UK postcode": r"\b(?:gir ?0aa|[a-z]{1,2}\d[a-z\d]? ?\d[abd-hjlnp-uw-z]{2})\b",
-    "10-digit number (NHS number shape)": r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b",
-    "UPN shape (a letter and 12 digits)": r"\b[a-z]\d{12}\b",
+    "UK postcode": rf"\b(?:gir{SEP}?0aa|[a-z]{{1,2}}\d[a-z\d]?{SEP}?\d[abd-hjlnp-uw-z]{{2}})\b",
+    "10-digit number (NHS number shape)": rf"(?:^|[^\d.])\d{{3}}{SEP}?\d{{3}}{SEP}?\d{{4}}(?:$|[^\d])",
+    "UPN shape (a letter and 12 digits)": r"[a-z]\d{12}(?:$|[^\d])",
 }
+HEX_RUN = r"[0-9a-f]{16,}"
 # Only in `birth_year_month`: a full date of birth.
 FULL_DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
 FULL_DATE_COLUMN = "birth_year_month"
@@ -30,6 +34,7 @@ FULL_DATE_COLUMN = "birth_year_month"
 _COMPILED = {name: re.compile(p, re.IGNORECASE) for name, p in GUARDS.items()}
 _ANY = re.compile("|".join(f"(?:{p})" for p in GUARDS.values()), re.IGNORECASE)
 _FULL_DATE = re.compile(FULL_DATE)
+_HEX = re.compile(HEX_RUN, re.IGNORECASE)
 
 
 def check_text(file: str, frame: pd.DataFrame) -> list[Failure]:
@@ -50,6 +55,7 @@ def check_text(file: str, frame: pd.DataFrame) -> list[Failure]:
     cells = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
     encoded = pc.dictionary_encode(cells)
     values, index = encoded.dictionary, encoded.indices.fill_null(-1).to_numpy(False)
+    values = pc.replace_substring_regex(values, "(?i)" + HEX_RUN, " ")
     n = len(frame)
     per_guard = (
         {guard: _mask(values, pattern, index) for guard, pattern in GUARDS.items()}
@@ -95,6 +101,7 @@ def _report(file: str, column: object, guard: str, mask: np.ndarray) -> list[Fai
 
 
 def _hits(text: str, any_pattern: re.Pattern, patterns: dict[str, re.Pattern]) -> list[str]:
+    text = _HEX.sub(" ", text)
     if not any_pattern.search(text):
         return []
     return [name for name, p in patterns.items() if p.search(text)]
@@ -102,4 +109,17 @@ def _hits(text: str, any_pattern: re.Pattern, patterns: dict[str, re.Pattern]) -
 
 def contains_identifier(text: str) -> bool:
     """True if ``text`` trips any guard (used to keep ids and values out of messages)."""
-    return bool(_ANY.search(text))
+    return bool(_ANY.search(_HEX.sub(" ", text)))
+
+
+def check_other_file(name: str, raw: bytes) -> list[Failure]:
+    """The guards over a file that is not a table (notes, JSON, TOML, a spreadsheet): every line
+    of its text (UTF-8, or its bytes read one to a character when it is not UTF-8) is scanned and a
+    hit reported by line number, never echoed."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    frame = pd.DataFrame({"(text, by line)": pd.array(lines, dtype=pd.ArrowDtype(pa.string()))})
+    return check_text(name, frame)

@@ -50,6 +50,11 @@ def data_files(study_dir: Path) -> list[Path]:
     return sorted(p for p in study_dir.iterdir() if p.is_file() and p.suffix in DATA_SUFFIXES)
 
 
+def other_files(study_dir: Path) -> list[Path]:
+    """Every other file in the folder, hidden ones included (the guards scan them too)."""
+    return sorted(p for p in study_dir.rglob("*") if p.is_file() and p.suffix not in DATA_SUFFIXES)
+
+
 TEXT = pd.ArrowDtype(pa.string())
 
 
@@ -92,6 +97,11 @@ def _header(path: Path, raw: bytes) -> list[str]:
     """The header row's column names (checked for emptiness, encoding and duplicates)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if b"\r" in raw and b"\n" not in raw:
+        raise UnusableInput(
+            f"{path}: lines end with a carriage return only (old Mac line endings); save the file with "
+            "LF or CRLF line endings."
+        )
     first = raw.split(b"\n", 1)[0].rstrip(b"\r")
     if not first.strip():
         raise UnusableInput(f"{path}: the file is empty; it needs at least its header row.")
@@ -99,10 +109,13 @@ def _header(path: Path, raw: bytes) -> list[str]:
         names = next(csv.reader([first.decode("utf-8")]))
     except UnicodeDecodeError:
         raise UnusableInput(_not_utf8(path, raw)) from None
-    seen = {n for n in names if names.count(n) > 1}
-    if seen:
-        shown = ", ".join(sorted(seen))
-        raise UnusableInput(f"{path}: the header names a column more than once ({shown}).")
+    except csv.Error as exc:
+        raise UnusableInput(f"{path}: the header row (line 1) is not readable CSV ({exc}).") from None
+    repeated = [k + 1 for k, n in enumerate(names) if names.count(n) > 1]
+    if repeated:  # by position: a name may hold personal data, and is never repeated here
+        raise UnusableInput(
+            f"{path}: the header names a column more than once (columns {', '.join(map(str, repeated))})."
+        )
     return names
 
 
@@ -141,7 +154,7 @@ def _as_text(col: pd.Series) -> pd.Series:
         text = col.astype("string").str.lower()
     elif pd.api.types.is_numeric_dtype(col):
         num = col.astype("float64")
-        whole = np.isfinite(num) & (num % 1 == 0)
+        whole = np.isfinite(num) & (num % 1 == 0) & (num.abs() < 2**53)  # beyond: no exact integer
         text = col.astype("string").where(~whole, num.where(whole).astype("Int64").astype("string"))
     else:
         text = col.astype("string")

@@ -41,11 +41,13 @@ def validate_study(study_dir: str | Path, contracts: dict | None = None) -> Vali
     report = ValidationReport(str(path), files={n: p.name for n, p in located.items()})
 
     known = set(located.values())
-    for extra in reading.data_files(path):
-        if extra not in known:
-            text = reading.read_text(extra)
-            report.failures.append(Failure(extra.name, "(file)", "not a file of study-data.md (data minimisation)"))
-            report.failures += guards.check_text(extra.name, text)
+    data = set(reading.data_files(path))
+    for extra in sorted(data - known):
+        text = reading.read_text(extra)
+        report.failures.append(Failure(extra.name, "(file)", "not a file of study-data.md (data minimisation)"))
+        report.failures += guards.check_text(extra.name, text)
+    for other in reading.other_files(path):  # notes, JSON, study.toml, anything added later
+        report.failures += guards.check_other_file(other.name, other.read_bytes())
 
     frames: dict[str, pd.DataFrame] = {}
     for name, model in contracts.items():

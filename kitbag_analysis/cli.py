@@ -49,19 +49,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1
 
 
+def _shown(name: str) -> str:
+    """A file or column name as the failure table shows it: markup escaped, and never a name
+    that looks like personal data."""
+    from data_contracts.guards import contains_identifier
+
+    return "(name not shown: it looks like personal data)" if contains_identifier(name) else escape(name)
+
+
 def print_failures(report) -> None:  # noqa: ANN001 - ValidationReport
-    table = Table(title=f"Contract failures in {report.study_dir}", title_justify="left")
+    table = Table(title=f"Contract failures in {escape(str(report.study_dir))}", title_justify="left")
     for name in ("file", "column", "rows", "check", "count"):
         table.add_column(name, overflow="fold")
-    table.caption = "rows: 1 = the first data row after the header"
+    table.caption = "rows: 1 = the first data row after the header (for a text file: its line)"
     for f in sorted(report.failures, key=lambda f: (f.file, f.column, f.check)):
         shown = ", ".join(map(str, f.rows[:MAX_ROWS_SHOWN]))
         if len(f.rows) > MAX_ROWS_SHOWN:
             shown += ", …"
         check = f.check + (" (value not shown)" if f.privacy else "")
-        table.add_row(f.file, f.column, shown or "(whole file)", check, str(f.count))
+        table.add_row(_shown(f.file), _shown(f.column), shown or "(whole file)", escape(check), str(f.count))
     out.print(table)
-    out.print(f"{report.summary()}. Values are never printed; look rows up in the file.")
+    out.print(f"{escape(report.summary())}. Values are never printed; look rows up in the file.")
 
 
 def cmd_synth(args: argparse.Namespace) -> int:

@@ -90,3 +90,48 @@ def test_identifier_in_column_name_withheld(study: Path, capsys) -> None:
     assert main(["validate", str(study)]) == 1
     out = capsys.readouterr().out
     assert "jo@example.org" not in out and "carers.csv" in out
+
+
+@pytest.mark.parametrize(
+    ("value", "guard"),
+    [
+        ("NHS9434765919", "10-digit number"),
+        ("943.476.5919", "10-digit number"),
+        ("943 476 5919", "10-digit number"),
+        ("943-476-5919", "10-digit number"),
+        ("SW1A-1AA", "UK postcode"),
+        ("SW1A\u00a01AA", "UK postcode"),
+        ("sw1a 1aa", "UK postcode"),
+        ("A123456789012", "UPN shape"),
+    ],
+)
+def test_variants_people_type_are_caught(study: Path, value: str, guard: str, capsys) -> None:
+    from kitbag_analysis.cli import main
+
+    rewrite(study, "children", lambda f: f.assign(team_id=f["team_id"].where(f.index != 2, value)))
+    assert main(["validate", str(study)]) == 1
+    out = capsys.readouterr().out
+    assert guard in out and value not in out and value.replace("\u00a0", " ") not in out
+
+
+def test_every_file_of_the_folder_is_scanned(study: Path, capsys) -> None:
+    from kitbag_analysis.cli import main
+
+    (study / "notes.txt").write_text("call back on 943 476 5919\n")
+    (study / ".hidden.json").write_text('{"who": "leak.me@example.org"}')
+    assert main(["validate", str(study)]) == 1
+    out = capsys.readouterr().out
+    assert "notes.txt" in out and ".hidden.json" in out and "leak.me" not in out and "5919" not in out
+
+
+@given(
+    st.sampled_from(["C", "P", "F"]),
+    st.text("0123456789abcdef", min_size=16, max_size=16),
+    st.dates(),
+    st.integers(0, 10**9),
+)
+def test_valid_ids_dates_and_numbers_never_trip_a_guard(prefix: str, hexpart: str, day, number: int) -> None:
+    from data_contracts.guards import contains_identifier
+
+    for text in (prefix + hexpart, day.isoformat(), str(number / 7), f"{number:,}", "BEX-T07", "U1", "2012-05"):
+        assert not contains_identifier(text), text

@@ -85,3 +85,48 @@ def test_utf8_bom_is_accepted(study: Path) -> None:
     path = study / "teams.csv"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     assert validate_study(study).report.ok
+
+
+def test_cr_only_line_endings_name_the_file(study: Path, capsys) -> None:
+    from kitbag_analysis.cli import main
+
+    path = study / "referrals.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    assert main(["validate", str(study)]) == 2
+    err = capsys.readouterr().err
+    assert "referrals.csv" in err and "carriage return" in err and "could not complete" not in err
+
+
+def test_a_repeated_header_is_named_by_position_never_echoed(study: Path, capsys) -> None:
+    from kitbag_analysis.cli import main
+
+    (study / "teams.csv").write_text("leak.me@example.org,leak.me@example.org,arm\nx,y,kitbag\n")
+    assert main(["validate", str(study)]) == 2
+    err = capsys.readouterr().err
+    assert "columns 1, 2" in err and "leak.me" not in err
+
+
+def test_huge_float_in_a_parquet_whole_number_column(tmp_path: Path, capsys) -> None:
+    from kitbag_analysis.cli import main
+    from kitbag_analysis.synth import SynthSpec, write_study
+
+    study = write_study(tmp_path / "p", SynthSpec(seed=3, children=200), fmt="parquet")
+    frame = pd.read_parquet(study / "absence.parquet")
+    frame["days_employed"] = frame["days_employed"].astype(float)
+    frame.loc[0, "days_employed"] = 1e20
+    frame.to_parquet(study / "absence.parquet")
+    assert main(["validate", str(study)]) == 1
+    out = capsys.readouterr().out
+    assert "absence.parquet" in out and "days_employed" in out and "whole number" in out
+
+
+def test_markup_and_personal_data_in_column_names(study: Path, capsys) -> None:
+    from kitbag_analysis.cli import main
+
+    frame = pd.read_csv(study / "teams.csv", dtype=str)
+    frame["[bold]x[/italic]"] = "a"
+    frame["leak.me@example.org"] = "b"
+    frame.to_csv(study / "teams.csv", index=False)
+    assert main(["validate", str(study)]) == 1
+    out = capsys.readouterr().out
+    assert "[bold]x[/italic]" in out and "leak.me" not in out
