@@ -88,8 +88,10 @@ def read_text(path: Path) -> pd.DataFrame:
             raise UnusableInput(_not_utf8(path, raw)) from None
         shape = re.search(r"Expected \d+ columns, got \d+", message)
         detail = shape.group(0) if shape else "malformed CSV"
+        line = _ragged_line(raw, len(header))
+        where = f" at line {line}" if line else ""
         # the parser's own message quotes the row; it is not repeated (it may hold identifiers)
-        raise UnusableInput(f"{path}: not a readable CSV table ({detail}).") from None
+        raise UnusableInput(f"{path}: not a readable CSV table{where} ({detail}).") from None
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
@@ -117,6 +119,15 @@ def _header(path: Path, raw: bytes) -> list[str]:
             f"{path}: the header names a column more than once (columns {', '.join(map(str, repeated))})."
         )
     return names
+
+
+def _ragged_line(raw: bytes, width: int) -> int | None:
+    """The first line (1 = the header) whose number of fields differs from the header's."""
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        if row and len(row) != width:
+            return number
+    return None
 
 
 def _not_utf8(path: Path, raw: bytes) -> str:

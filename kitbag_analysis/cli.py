@@ -111,7 +111,7 @@ def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | N
         if outcome.status == "ok":
             out.print(f"[green]done[/] {outcome.unit} ({outcome.seconds:.1f} s)")
         else:
-            out.print(f"[red]FAILED[/] {outcome.unit}: {outcome.error}", markup=True)
+            out.print(f"[red]FAILED[/] {outcome.unit}: {escape(outcome.error)}")
 
     where = f"the Dask cluster at {scheduler}" if scheduler else f"{workers or 'all'} local worker(s)"
     with out.status(f"Validating {study} and running {', '.join(units) if units else 'every unit'} on {where}"):
@@ -150,19 +150,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from kitbag_analysis.release_audit import audit_bundle
 
     result = audit_bundle(args.dir)
-    if result.narrow:
-        for n in result.narrow:
-            out.print(
-                f"[red]NARROW[/] {escape(n.key.label)}: a reader can pin it to an interval "
-                f"{n.width:.1f} wide (allowed: at least {result.threshold})."
-            )
-        out.print(f"{len(result.narrow)} suppressed cell(s) of {args.dir} are not protected.")
-        return 1
-    out.print(
-        f"[green]OK[/] {result.suppressed} suppressed cell(s) across {len(result.units)} unit(s) of "
-        f"{args.dir}: each is at least {result.threshold} wide given everything published."
+    lines = [
+        f"[red]NARROW[/] {escape(n.key.label)}: pinned to an interval {n.width:.1f} wide (at least "
+        f"{result.threshold} required)"
+        for n in result.narrow
+    ]
+    verdict = (
+        f"{len(result.narrow)} suppressed cell(s) of {args.dir} are not protected."
+        if result.narrow
+        else f"[green]OK[/] {result.suppressed} suppressed cell(s) across {len(result.units)} unit(s) of {args.dir}: "
+        f"each is at least {result.threshold} wide given everything published."
     )
-    return 0
+    out.print("\n".join([*lines, verdict]))
+    return 1 if result.narrow else 0
 
 
 def cmd_erase(args: argparse.Namespace) -> int:

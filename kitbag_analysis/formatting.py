@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-SUPPRESSED = "[c]"
-
 
 def _missing(x: float | int | None) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
@@ -43,4 +41,4 @@ def interval(value: float, low: float, high: float, digits: int = 2) -> str:
     return f"{decimal(value, digits)} ({decimal(low, digits)} to {decimal(high, digits)})"
 
 
-__all__ = ["SUPPRESSED", "count", "decimal", "interval", "p_value", "percent"]
+__all__ = ["count", "decimal", "interval", "p_value", "percent"]

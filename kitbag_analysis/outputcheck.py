@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from kitbag_analysis import iorw
-from kitbag_analysis.formatting import SUPPRESSED
 from kitbag_analysis.labels import level_label
-from kitbag_analysis.publication import MIN_RESIDUAL_DF, CellKey
+from kitbag_analysis.publication import MIN_RESIDUAL_DF, SUPPRESSED, CellKey
 from kitbag_analysis.tables import categorical_characteristics
 
 if TYPE_CHECKING:

@@ -25,7 +25,6 @@ import pandas as pd
 
 from data_contracts.participants import BY_TYPE
 from kitbag_analysis import formatting as fmt
-from kitbag_analysis.formatting import SUPPRESSED
 from kitbag_analysis.labels import (
     level_label,
     model_label,
@@ -37,6 +36,7 @@ from kitbag_analysis.labels import (
 )
 from kitbag_analysis.results import ARMS, Effect, OutcomeResult
 
+SUPPRESSED = "[c]"  # how a suppressed number is shown: written by this module only
 MIN_RESIDUAL_DF = 10
 ANSWERED = "answered"  # the uptake table's total row: everyone who answered at follow-up
 PEOPLE, TEAMS, DERIVED = "people", "teams", "derived"
@@ -428,6 +428,7 @@ def published_effects(results: Iterable[OutcomeResult]) -> list[PublishedEffect]
 
 __all__ = [
     "MIN_RESIDUAL_DF",
+    "SUPPRESSED",
     "Cell",
     "CellKey",
     "PublishedEffect",

@@ -12,11 +12,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_contracts.errors import UnusableInput
+from data_contracts.errors import Finding, UnusableInput
 from kitbag_analysis.attack import Interval, Narrow, audit, feasible_intervals
-from kitbag_analysis.formatting import SUPPRESSED
 from kitbag_analysis.linked import key_from_json
-from kitbag_analysis.publication import CellKey
+from kitbag_analysis.publication import SUPPRESSED, CellKey
 
 RELEASE = "release.json"
 
@@ -61,7 +60,13 @@ def audit_bundle(folder: str | Path) -> BundleAudit:
         for bound in release.get("bounds", []):
             bounds.add((key_from_json(bound["smaller"]), key_from_json(bound["larger"])))
     threshold = max(int(r["threshold"]) for r in releases)
-    intervals = feasible_intervals(published, identities.values(), sorted(bounds))
+    try:
+        intervals = feasible_intervals(published, identities.values(), sorted(bounds))
+    except ValueError:
+        raise Finding(
+            f"{folder}: the published counts contradict their identities: a release.json was changed or "
+            "comes from another run (see `kitbag verify`)."
+        ) from None
     suppressed = {k: iv for k, iv in intervals.items() if published.get(k, 0) is None}
     return BundleAudit(
         threshold, tuple(r["unit"] for r in releases), suppressed, audit(suppressed, threshold), len(suppressed)

@@ -15,11 +15,11 @@ from data_contracts.errors import Finding
 from kitbag_analysis import iorw, pages
 from kitbag_analysis import publication as pb
 from kitbag_analysis.analysis import UnitAnalysis, analyse
-from kitbag_analysis.formatting import SUPPRESSED
 from kitbag_analysis.labels import population_label
 from kitbag_analysis.linked import key_json, linked_set
 from kitbag_analysis.models import ICC_FLOOR, LOG10_GAMMA_GRID, MIN_PARTICIPANTS_PER_ARM, MIN_TEAMS_PER_ARM, Z95
 from kitbag_analysis.outcomes import OUTCOMES
+from kitbag_analysis.publication import SUPPRESSED
 from kitbag_analysis.quality import attrition, completeness
 from kitbag_analysis.study import Study, load_study
 from kitbag_analysis.suppression import NoSafePattern, Pattern

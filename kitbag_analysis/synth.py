@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_contracts.errors import UnusableInput
 from data_contracts.instruments import CRIES8, GSE, PSS10, SDQ, Instrument
 from data_contracts.participants import PARTICIPANTS
+from data_contracts.reading import DATA_SUFFIXES
 from data_contracts.schemas import CONTRACTS, ETHNICITIES
 from data_contracts.settings import StudySettings, settings_toml
 from kitbag_analysis import iorw
@@ -607,8 +609,17 @@ def generate(spec: SynthSpec) -> tuple[dict[str, pd.DataFrame], dict]:
 
 
 def write_study(out: str | Path, spec: SynthSpec = SynthSpec(), fmt: str = "csv") -> Path:
-    """Write a synthetic study folder (CSV or Parquet files, study.toml, the truth)."""
+    """Write a synthetic study folder (CSV or Parquet files, study.toml, the truth) into a new or
+    empty folder; a folder already holding a study file is refused (nothing is written)."""
     out = Path(out)
+    held = sorted(
+        p.name for p in (out.iterdir() if out.is_dir() else ()) if p.name == "study.toml" or p.suffix in DATA_SUFFIXES
+    )
+    if held:
+        raise UnusableInput(
+            f"{out}: already holds study files ({', '.join(held[:3])}{', …' if len(held) > 3 else ''}); "
+            "nothing was written. Choose a new or empty folder."
+        )
     out.mkdir(parents=True, exist_ok=True)
     files, truth = generate(spec)
     for name, frame in files.items():

@@ -271,3 +271,34 @@ def test_acro_record_holds_only_what_the_pages_show(bundle: Path) -> None:
                 continue
             html_rows = [[*labels, *cols.values()] for labels, cols in pages[csv.stem]]
             assert table.to_numpy().tolist() == html_rows, (unit, csv.name)
+
+
+def test_kitbag_audit_passes_then_names_a_revealed_cell(bundle: Path, tmp_path: Path, capsys) -> None:
+    """Publishing the true value of suppressed cells one by one: the audit soon names a cell
+    that became narrow, by its place only (never a value)."""
+    import json
+    import shutil
+
+    from kitbag_analysis.linked import linked_set
+    from kitbag_analysis.study import load_study
+
+    assert main(["audit", str(bundle)]) == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle, copy)
+    truth = linked_set(load_study(bundle.parent / "study")).values
+    path = copy / "bexley" / "release.json"
+    release = json.loads(path.read_text())
+    hidden = [c for c in release["cells"] if c["value"] == C and c["measure"] == "n"]
+    for cell in hidden[:40]:
+        key = (cell["unit"], cell["table"], cell["population"], cell["row"], cell["column"])
+        cell["value"] = float(
+            next(v for k, v in truth.items() if (k.unit, k.table, k.population, k.row, k.column) == key)
+        )
+        path.write_text(json.dumps(release))
+        capsys.readouterr()
+        if main(["audit", str(copy)]) == 1:
+            break
+    else:
+        raise AssertionError("revealing 40 suppressed cells never made another narrow")
+    out = capsys.readouterr().out
+    assert "NARROW" in out and "bexley /" in out or "all /" in out

@@ -8,8 +8,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kitbag_analysis.formatting import SUPPRESSED
 from kitbag_analysis.publication import (
+    SUPPRESSED,
     CellKey,
     Publisher,
     Release,

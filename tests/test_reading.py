@@ -130,3 +130,14 @@ def test_markup_and_personal_data_in_column_names(study: Path, capsys) -> None:
     assert main(["validate", str(study)]) == 1
     out = capsys.readouterr().out
     assert "[bold]x[/italic]" in out and "leak.me" not in out
+
+
+def test_a_ragged_csv_names_its_line(study: Path, capsys) -> None:
+    from kitbag_analysis.cli import main
+
+    with (study / "referrals.csv").open("a") as handle:
+        handle.write("C0000000000000001,2021-01-01,extra\n")
+    lines = (study / "referrals.csv").read_text().count("\n")
+    assert main(["validate", str(study)]) == 2
+    err = capsys.readouterr().err
+    assert f"referrals.csv: not a readable CSV table at line {lines}" in err and "C0000000000000001" not in err

@@ -10,8 +10,8 @@ import pandas as pd
 from handmade import hexid, write_folder
 
 from kitbag_analysis import report as kb
-from kitbag_analysis.formatting import SUPPRESSED
 from kitbag_analysis.outcomes import OUTCOMES
+from kitbag_analysis.publication import SUPPRESSED
 
 SECTIONS = ("participant_flow", "baseline", "effectiveness", "uptake", "completeness", "attrition")
 

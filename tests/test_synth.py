@@ -71,3 +71,16 @@ def test_study_has_the_realistic_features(small_study_master: Path) -> None:
 def test_null_effect_size(tmp_path: Path) -> None:
     _, truth = generate(SynthSpec(children=300, effect_size=0.0))
     assert all(abs(o["value"]) < 1e-12 for o in truth["outcomes"].values())
+
+
+def test_synth_refuses_a_folder_holding_a_study(tmp_path, capsys) -> None:
+    from conftest import snapshot
+
+    from kitbag_analysis.cli import main
+
+    assert main(["synth", "--out", str(tmp_path / "p"), "--children", "100", "--format", "parquet"]) == 0
+    before = snapshot(tmp_path / "p")
+    assert main(["synth", "--out", str(tmp_path / "p"), "--children", "100"]) == 2
+    assert "already holds study files" in capsys.readouterr().err
+    assert snapshot(tmp_path / "p") == before  # no CSV written beside the Parquet study
+    assert main(["validate", str(tmp_path / "p")]) == 0
