@@ -22,10 +22,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-# Debian's chromium for the offline-report browser test (tests skip it only outside CI).
+# Debian's chromium and poppler-utils (pdftotext) for the browser and print tests
+# (tests skip them only outside CI).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+	@{ command -v chromium && command -v pdftotext; } >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium poppler-utils; }
 
 # CI renders the demo batch; reports/ci/ (HTML bundle and the browser screenshot) is the artifact.
 ci-reports: $(STAMP)

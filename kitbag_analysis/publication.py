@@ -173,12 +173,18 @@ class Publisher:
 
     @staticmethod
     def derived(
-        key: CellKey, measure: str, value: float | None, on: Iterable[Cell], show: Callable[[float], str]
+        key: CellKey,
+        measure: str,
+        value: float | None,
+        on: Iterable[Cell],
+        show: Callable[[float], str],
+        small: bool = False,
     ) -> Cell:
-        """A number built on counts: shown only where every count it is built on is shown."""
+        """A number built on counts: shown only where every count it is built on is shown (and,
+        with ``small``, where a count it would reveal is not below the threshold)."""
         if value is None or pd.isna(value):
             return Cell(key, measure, None, "")
-        if any(c.suppressed for c in on):
+        if small or any(c.suppressed for c in on):
             return Cell(key, measure, float(value), SUPPRESSED, True)
         return Cell(key, measure, float(value), show(value))
 
@@ -273,12 +279,17 @@ class _Composite(Cell):
     parts: tuple[Cell, ...] = ()
 
 
-def effectiveness_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
-    """One row per outcome: n per arm, estimate, effect size, p, model."""
+def effectiveness_table(
+    results: Iterable[OutcomeResult], pub: Publisher, follow_up: dict[str, dict] | None = None
+) -> Table:
+    """One row per outcome: n and the follow-up outcome per arm, estimate, effect size, p, model."""
     rows = []
+    follow_up = follow_up or {}
     for r in results:
-        n = [pub.people(pub.key("effectiveness", r.population, r.outcome, arm), r.n[arm]) for arm in ARMS]
-        head: list[str | Cell] = [outcome_label(r.outcome), population_label(r.population), *n]
+        n = {arm: pub.people(pub.key("effectiveness", r.population, r.outcome, arm), r.n[arm]) for arm in ARMS}
+        shown = [_follow_up(pub, r, arm, n[arm], follow_up.get(r.outcome, {}).get(arm)) for arm in ARMS]
+        head: list[str | Cell] = [outcome_label(r.outcome), population_label(r.population)]
+        head += [n["kitbag"], shown[0], n["control"], shown[1]]
         if not r.ok:
             rows.append((*head, "not estimable", "", "", r.reason or ""))
         elif not model_publishable(r):
@@ -291,8 +302,74 @@ def effectiveness_table(results: Iterable[OutcomeResult], pub: Publisher) -> Tab
     return Table(
         "effectiveness",
         "Effectiveness",
-        ("Outcome", "Population", "Kitbags n", "Control n", "Estimate (95% CI)", "Effect size (95% CI)", "p", "Model"),
+        (
+            "Outcome",
+            "Population",
+            "Kitbags n",
+            "Kitbags at follow-up",
+            "Control n",
+            "Control at follow-up",
+            "Estimate (95% CI)",
+            "Effect size (95% CI)",
+            "p",
+            "Model",
+        ),
         tuple(rows),
+        note="At follow-up: mean (SD) of a score; events per 365 days looked after or employed for a count; "
+        "% with a referral. Estimates are differences for scores and log ratios for counts and referral.",
+    )
+
+
+def _follow_up(pub: Publisher, r: OutcomeResult, arm: str, n: Cell, d: dict | None) -> str | Cell:
+    """An arm's outcome at follow-up as published: built on the arm's analysed count."""
+    if not d or not d["n"]:
+        return ""
+
+    def key(what: str) -> CellKey:
+        return pub.key("effectiveness", r.population, r.outcome, f"{arm} {what}")
+
+    if r.kind == "continuous":
+        mean = pub.derived(key("mean"), "mean", d["mean"], [n], fmt.percent)
+        sd = pub.derived(key("SD"), "sd", d["sd"], [n], fmt.percent)
+        return _mean_sd(mean, sd)
+    if r.kind == "count":
+        return pub.derived(key("per 365 days"), "rate", d["rate"], [n], lambda v: f"{fmt.decimal(v)} per year")
+    # a share of people reveals the number with (and without) the event: both must be publishable
+    small = min(d["events"], d["n"] - d["events"]) < pub.threshold
+    return pub.derived(key("%"), "percent", d["pct"], [n], lambda v: f"{fmt.percent(v)}%", small=small)
+
+
+def direction(result: OutcomeResult, benefit: str) -> str:
+    """Favours Kitbags / favours control / no clear difference, from the CI and the outcome's
+    direction of benefit (lower or higher is better)."""
+    e = result.effect
+    if e.ci_low <= e.null <= e.ci_high:
+        return "no clear difference"
+    lower = e.ci_high < e.null
+    return "favours Kitbags" if lower == (benefit == "lower") else "favours control"
+
+
+def summary_table(results: Iterable[OutcomeResult], effectiveness: Table, benefit: dict[str, str]) -> Table:
+    """Summary of findings: each outcome in plain English with its effect, direction and the
+    number analysed (the effectiveness table's own cells, so the same suppression holds)."""
+    n_cells = {row[0]: (row[2], row[4]) for row in effectiveness.rows}
+    rows = []
+    for r in results:
+        label = outcome_label(r.outcome)
+        what = f"{label}, in {population_label(r.population).lower()}"
+        kit, con = n_cells[label]
+        if model_publishable(r):
+            rows.append((what, effect_text(r.effect), direction(r, benefit[r.outcome]), kit, con))
+        else:
+            rows.append((what, "not estimable" if not r.ok else "not shown", "", kit, con))
+    return Table(
+        "summary",
+        "Summary of findings",
+        ("What was measured, in whom", "Effect (95% CI)", "Direction", "Kitbags n", "Control n"),
+        tuple(rows),
+        note="Hedges' g: 0 is no difference; rate and odds ratios: 1 is no difference. 'No clear difference' "
+        "when the 95% CI includes no difference.",
+        label_columns=1,
     )
 
 
@@ -437,6 +514,8 @@ __all__ = [
     "Table",
     "attrition_table",
     "baseline_table",
+    "direction",
+    "summary_table",
     "completeness_table",
     "effectiveness_table",
     "excluded_table",

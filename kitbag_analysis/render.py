@@ -22,6 +22,7 @@ def render_html(notebook: Path, target: Path, title: str, run_id: str) -> None:
         template_name="kitbag_offline",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,
+        exclude_markdown=True,  # the narration is for JupyterLab; pages carry their own headings
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,

@@ -24,6 +24,7 @@ from kitbag_analysis.quality import attrition, completeness
 from kitbag_analysis.study import Study, load_study
 from kitbag_analysis.suppression import NoSafePattern, Pattern
 from kitbag_analysis.suppression import suppression_pattern as coordinated_pattern
+from kitbag_analysis.tables import follow_up_by_arm
 from kitbag_analysis.units import ALL, check_unit
 
 EFFECTIVENESS_TITLE = "effectiveness report"
@@ -136,14 +137,23 @@ def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[pb.Cel
         "excluded": pb.excluded_table(analysis.results.excluded, pub),
         "participant_flow": flow,
         "baseline": pb.baseline_table(analysis.tables["baseline"], pub, included),
-        "effectiveness": pb.effectiveness_table(analysis.outcomes, pub),
+        "effectiveness": pb.effectiveness_table(analysis.outcomes, pub, follow_up(analysis)),
         "uptake": pb.uptake_table(analysis.tables["uptake"], pub),
         "completeness": pb.completeness_table(complete, pub),
         "attrition": pb.attrition_table(attrition(complete), pub),
     }
+    release.tables["summary"] = pb.summary_table(
+        analysis.outcomes, release.tables["effectiveness"], {o.name: o.benefit for o in OUTCOMES}
+    )
     release.effects = pb.published_effects(analysis.outcomes)
     release.withheld = [r.outcome for r in analysis.outcomes if r.ok and not pb.model_publishable(r)]
     return release
+
+
+def follow_up(analysis: UnitAnalysis) -> dict[str, dict]:
+    """Each outcome's follow-up by arm among the analysed (exact; published through `publication`)."""
+    kinds = {o.name: o.kind for o in OUTCOMES}
+    return {name: follow_up_by_arm(frame, kinds[name]) for name, frame in analysis.frames.items() if len(frame)}
 
 
 def build(
@@ -233,6 +243,22 @@ def section_html(report: Report, *names: str, heading: str = "", intro: str = ""
     """One or more of the release's tables under a heading."""
     tables = [report.release.tables[n] for n in names]
     return pages.render("section", tables=tables, heading=heading, intro=intro, first=first)
+
+
+def consort_html(report: Report, heading: str = "") -> str:
+    """The participant flow drawn as a CONSORT-style diagram per population (inline SVG), from the
+    flow table's published cells: the text of each box is exactly the table's."""
+    flow = report.release.tables["participant_flow"]
+    populations: dict[str, list[dict]] = {}
+    for row in flow.rows:
+        population, stage, kitbag, control = row
+        populations.setdefault(population, []).append({"label": stage, "kitbag": kitbag.text, "control": control.text})
+    return pages.render(
+        "consort",
+        heading=heading,
+        suppressed=SUPPRESSED,
+        populations=[{"label": label, "stages": stages} for label, stages in populations.items()],
+    )
 
 
 def population_figures_html(report: Report) -> str:

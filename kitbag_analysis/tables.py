@@ -179,6 +179,24 @@ def effectiveness(results: tuple[OutcomeResult, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def follow_up_by_arm(frame: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
+    """The analysed participants' outcome by arm, exact: mean and SD of a score; events per 365
+    days of exposure for a count; the number and share with the event for the binary outcome."""
+    out: dict[str, dict[str, float]] = {}
+    for arm, code in ARMS:
+        part = frame.loc[frame["arm"] == code]
+        n = len(part)
+        if kind == "continuous":
+            out[arm] = {"n": n, "mean": part["y"].mean(), "sd": part["y"].std(ddof=1)}
+        elif kind == "count":
+            exposure = part["exposure"].sum()
+            out[arm] = {"n": n, "rate": 365 * part["y"].sum() / exposure if exposure > 0 else np.nan}
+        else:
+            events = int(part["y"].sum())
+            out[arm] = {"n": n, "events": events, "pct": 100 * events / n if n else np.nan}
+    return out
+
+
 def uptake(study: Study) -> pd.DataFrame:
     """`kitbag_use` at follow-up by arm, for practitioners and carers."""
     rows = []

@@ -1,0 +1,95 @@
+"""The published pages as a reader gets them, in Debian's headless Chromium: desktop and 400 px
+without horizontal overflow, no code name outside the methods' glossary, and an A4 print whose
+text holds every column of the effectiveness table."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from kitbag_analysis.cli import main
+from kitbag_analysis.labels import LEVELS
+from kitbag_analysis.outcomes import OUTCOMES
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PDFTOTEXT = shutil.which("pdftotext")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and PDFTOTEXT) and not os.environ.get("CI"),
+    reason="Debian's chromium and poppler-utils are not installed (make browser)",
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# code names a reader must not meet: the outcomes', the models', and the level codes that are not
+# plain words (sdq_total, not_recorded, care_leaver, cin, cp, cla, uasc ...)
+CODE_NAMES = (
+    {o.name for o in OUTCOMES}
+    | {code for levels in LEVELS.values() for code in levels if "_" in code}
+    | {"cin", "cp", "cla", "uasc", "mixedlm", "ols_cluster_robust", "poisson_glm_cluster", "logistic_glm_cluster"}
+    | {"hedges_g", "odds_ratio", "irr"}
+)
+
+
+def chromium(tmp: Path, *args: str) -> str:
+    done = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def pooled(small_study_master: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pages") / "out"
+    assert main(["report", str(small_study_master), "--unit", "all", "--out", str(out)]) == 0
+    return out / "all" / "report.html"
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_no_horizontal_overflow(pooled: Path, tmp_path: Path, width: int) -> None:
+    probe = tmp_path / "probe.html"
+    script = "<script>document.title = document.documentElement.scrollWidth + '/' + window.innerWidth</script>"
+    probe.write_text(pooled.read_text().replace("</body>", script + "</body>"))
+    dom = chromium(tmp_path, f"--window-size={width},1200", "--virtual-time-budget=3000", "--dump-dom", probe.as_uri())
+    scroll, inner = map(int, re.search(r"<title>(\d+)/(\d+)</title>", dom).groups())
+    assert scroll <= inner, f"{scroll} px of content in a {inner} px window"
+    shot = tmp_path / f"report-{width}.png"
+    chromium(tmp_path, f"--window-size={width},1600", f"--screenshot={shot}", pooled.as_uri())
+    assert shot.stat().st_size > 10_000
+
+
+def test_no_code_name_outside_the_glossary(pooled: Path, tmp_path: Path) -> None:
+    doc = lxml_html.fromstring(chromium(tmp_path, "--virtual-time-budget=3000", "--dump-dom", pooled.as_uri()))
+    for el in doc.xpath("//style | //script | //title | //section[@id='methods']//table"):
+        el.getparent().remove(el)
+    text = " ".join(doc.text_content().split())
+    found = sorted(code for code in CODE_NAMES if re.search(rf"\b{re.escape(code)}\b", text))
+    assert not found, found
+    assert "Summary of findings" in text and "favours" in text or "no clear difference" in text
+
+
+def test_a4_print_holds_the_effectiveness_table(pooled: Path, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", pooled.as_uri())
+    text = subprocess.run([PDFTOTEXT, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    words = set(text.split())
+    doc = lxml_html.fromstring(pooled.read_text())
+    headers = [" ".join(th.text_content().split()) for th in doc.xpath("//table[@id='table-effectiveness']/thead//th")]
+    assert len(headers) == 10
+    for header in headers:  # every word of every column header is printed (no column clipped)
+        assert set(header.split()) <= words, header
