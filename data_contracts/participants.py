@@ -72,10 +72,30 @@ REWRITE_ORDER: tuple[str, ...] = (
     *(d for p in PARTICIPANTS for d in p.dependents),
     *(p.file for p in PARTICIPANTS),
 )
+# What tells apart the rows of one participant in a file holding several (a correction names it).
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "child_measures": ("wave",),
+    "practitioner_measures": ("wave",),
+    "carer_measures": ("wave",),
+    "absence": ("month",),
+    "placements": ("episode_start",),
+    "missing_episodes": ("missing_start",),
+    "referrals": ("referral_date",),
+}
 # (file, column) must exist in (target file, target column): the cross-file links.
 LINKS: tuple[tuple[str, str, str, str], ...] = (
     *((p.file, "team_id", TEAM_FILE, "team_id") for p in PARTICIPANTS),
     *((d, p.id_column, p.file, p.id_column) for p in PARTICIPANTS for d in p.dependents),
 )
 
-__all__ = ["BY_FILE", "BY_POPULATION", "BY_TYPE", "ID_COLUMNS", "LINKS", "PARTICIPANTS", "Participant", "REWRITE_ORDER"]
+__all__ = [
+    "ROW_KEYS",
+    "BY_FILE",
+    "BY_POPULATION",
+    "BY_TYPE",
+    "ID_COLUMNS",
+    "LINKS",
+    "PARTICIPANTS",
+    "Participant",
+    "REWRITE_ORDER",
+]

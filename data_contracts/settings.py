@@ -14,6 +14,11 @@ from data_contracts.schemas import LA_SLUG
 SETTINGS_FILE = "study.toml"
 FOLLOWUP_DAYS = (1, 3650)  # a follow-up window of a day to ten years
 SDC_THRESHOLD = (3, 1000)  # below 3, disclosure control would be switched off
+FOLDER_SETTINGS_HELP = (
+    "Fill each CSV (UTF-8, header row kept, one row per record as the dictionary below says), set "
+    "study.toml, then run `kitbag validate FOLDER`: it names every file, column and row that breaks a "
+    "rule and never prints a value. Never add names, addresses, full dates of birth, NHS numbers or UPNs."
+)
 RANGE_WHY = {
     "followup_days": "the follow-up window in days: at most ten years",
     "sdc_threshold": "the smallest publishable count: below 3 disclosure control is off",

@@ -204,6 +204,42 @@ def cmd_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from kitbag_analysis.template import write_template
+
+    folder = write_template(args.out)
+    out.print(
+        f"Wrote an empty study folder to {folder}: header-only files, a commented study.toml and "
+        f"README.md (the data dictionary). Fill it, then run `kitbag validate {folder}`."
+    )
+    return 0
+
+
+def cmd_rectify(args: argparse.Namespace) -> int:
+    from kitbag_analysis.rectification import RECTIFICATION_LOG, apply_rectification, plan_rectification
+
+    plan = plan_rectification(args.study, args.corrections)
+    table = Table(title=f"Rectification plan for {escape(str(args.study))}")
+    for name in ("file", "column", "rows corrected"):
+        table.add_column(name)
+    for file, columns in plan.changes.items():
+        for column, n in columns.items():
+            table.add_row(escape(file), escape(column), f"{n:,}")
+    out.print(table)
+    if not args.apply:
+        out.print("This was the plan only; nothing was changed. Run with --apply to correct the files.")
+        return 0
+    entry = apply_rectification(args.study, plan)
+    if entry is None:
+        out.print("Nothing to correct; no file was changed.")
+    else:
+        out.print(
+            f"Corrected {plan.total:,} value(s); the folder was re-validated before any file changed; logged "
+            f"in {args.study / RECTIFICATION_LOG} (counts and hashes, no values or ids)."
+        )
+    return 0
+
+
 def cmd_export_subject(args: argparse.Namespace) -> int:
     import json
 
@@ -220,12 +256,10 @@ def cmd_export_subject(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    import datetime as dt
 
     from kitbag_analysis.privacy import retention
 
-    today = dt.date.fromisoformat(args.today) if args.today else None
-    r = retention(args.study, today)
+    r = retention(args.study, args.today)
     if not r["past"]:
         out.print(
             f"Within retention: primary data may be kept until {r['delete_after']} "
@@ -268,70 +302,103 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # --- parser -------------------------------------------------------------------------------
+STUDY_HELP = "the study folder (study.toml and the files of `kitbag docs`)"
+
+
+def iso_date(text: str):  # noqa: ANN201 - datetime.date
+    """A date given as YYYY-MM-DD (argparse type); anything else is refused with that said."""
+    import datetime as dt
+
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give the date as YYYY-MM-DD, e.g. 2023-03-01") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from kitbag_analysis import __version__
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on error")
     parser = argparse.ArgumentParser(
         prog="kitbag",
         parents=[common],
-        description="Evaluation workbench for the 'Putting Kitbags to Work' trial.",
+        description="Evaluation workbench for the 'Putting Kitbags to Work' trial. Exit codes: 0 success, "
+        "1 a finding (failed contract, verify or audit), 2 unusable input.",
     )
+    parser.add_argument("--version", action="version", version=f"kitbag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help_, description=help_)
+        p = sub.add_parser(
+            name,
+            parents=[common],
+            help=help_,
+            description=help_,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
         p.set_defaults(fn=fn)
         return p
 
     p = add("validate", cmd_validate, "check every contract of a study folder")
-    p.add_argument("study", type=Path)
+    p.add_argument("study", type=Path, help=STUDY_HELP)
 
     p = add("synth", cmd_synth, "write a synthetic study folder with known true effects")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--seed", type=int, default=20210423)
-    p.add_argument("--children", type=int, default=9000)
-    p.add_argument("--effect-size", type=float, default=0.2)
-    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--out", type=Path, required=True, help="a new or empty folder for the study")
+    p.add_argument("--seed", type=int, default=20210423, help="random seed (the same seed, the same study)")
+    p.add_argument("--children", type=int, default=9000, help="number of children (at least 40)")
+    p.add_argument("--effect-size", type=float, default=0.2, help="true standardised effect of Kitbags")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format of the study files")
 
     add("docs", cmd_docs, "print the data dictionary (Markdown) generated from the contracts")
 
-    p = add("report", cmd_report, "run the report notebooks for one unit and render HTML")
-    p.add_argument("study", type=Path)
+    p = add("template", cmd_template, "an empty study folder for a local authority's data team")
+    p.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+
+    p = add("report", cmd_report, "run the report notebooks for one unit and render HTML (a bundle of one unit)")
+    p.add_argument("study", type=Path, help=STUDY_HELP)
     p.add_argument("--unit", required=True, help="a local authority slug from study.toml, or all")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="the bundle folder: new, empty or a previous bundle")
 
     p = add("batch", cmd_batch, "every local authority plus all, in parallel, with index and manifest")
-    p.add_argument("study", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--workers", type=int, default=None, help="parallel units (default: cores)")
-    p.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
+    p.add_argument("study", type=Path, help=STUDY_HELP)
+    p.add_argument("--out", type=Path, required=True, help="the bundle folder: new, empty or a previous bundle")
+    p.add_argument("--workers", type=int, default=None, help="parallel units (None: one per core)")
+    p.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler (None: local)")
 
-    p = add("verify", cmd_verify, "re-check a bundle's audit stamp (outputs, and inputs if reachable)")
-    p.add_argument("dir", type=Path)
+    p = add("verify", cmd_verify, "re-check a bundle's audit stamp (outputs, run ids, inputs if reachable)")
+    p.add_argument("dir", type=Path, help="a bundle folder written by report or batch")
 
     p = add("audit", cmd_audit, "re-run the disclosure audit on a finished bundle (exit 1 if a cell is narrow)")
-    p.add_argument("dir", type=Path)
+    p.add_argument("dir", type=Path, help="a bundle folder written by report or batch")
 
     p = add("erase", cmd_erase, "plan (default) or apply the erasure of participants who withdrew early")
-    p.add_argument("study", type=Path)
-    p.add_argument("--apply", action="store_true", help="carry the plan out (atomically)")
+    p.add_argument("study", type=Path, help=STUDY_HELP)
+    p.add_argument("--apply", action="store_true", help="carry the plan out (atomically, logged)")
+
+    p = add("rectify", cmd_rectify, "plan (default) or apply corrections of incorrect data (right to rectification)")
+    p.add_argument("study", type=Path, help=STUDY_HELP)
+    p.add_argument("corrections", type=Path, help="CSV with file, id, column, new_value (and wave/month/episode_start)")
+    p.add_argument("--apply", action="store_true", help="carry the plan out (atomically, re-validated, logged)")
 
     p = add("export-subject", cmd_export_subject, "every row held for one pseudonym, as JSON")
-    p.add_argument("study", type=Path)
-    p.add_argument("id")
-    p.add_argument("--out", type=Path, default=None, help="write to this file instead of standard output")
+    p.add_argument("study", type=Path, help=STUDY_HELP)
+    p.add_argument("id", help="the pseudonym: C, P or F and 16 hex digits")
+    p.add_argument("--out", type=Path, default=None, help="write to this file (None: standard output)")
 
     p = add("retention", cmd_retention, "is the folder past final_collection + 12 months, and what goes")
-    p.add_argument("study", type=Path)
-    p.add_argument("--today", default=None, help="the date to judge by (YYYY-MM-DD; default today)")
+    p.add_argument("study", type=Path, help=STUDY_HELP)
+    p.add_argument("--today", type=iso_date, default=None, help="the date to judge by, YYYY-MM-DD (None: today)")
 
     p = add("archive", cmd_archive, "the reduced, pseudonymised copy for the long-term archive")
-    p.add_argument("study", type=Path)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("study", type=Path, help=STUDY_HELP)
+    p.add_argument("--out", type=Path, required=True, help="a new or empty folder for the archive")
 
     p = add("demo", cmd_demo, "make the synthetic study if absent and run the whole batch on it")
-    p.add_argument("--study", type=Path, default=DEFAULT_STUDY)
-    p.add_argument("--out", type=Path, default=DEFAULT_DEMO_OUT)
+    p.add_argument("--study", type=Path, default=DEFAULT_STUDY, help="where the synthetic study is (or is made)")
+    p.add_argument("--out", type=Path, default=DEFAULT_DEMO_OUT, help="the bundle folder")
     return parser
 
 
