@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CI_REPORTS := reports/ci
 
-.PHONY: demo test lint bench browser ci-reports clean
+.PHONY: demo test lint lab kernel bench browser ci-reports clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# JupyterLab on notebooks/, with the project's environment registered as the "Kitbag (venv)" kernel.
+kernel: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name kitbag --display-name "Kitbag (venv)"
+
+lab: kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # Debian's chromium and poppler-utils (pdftotext) for the browser and print tests
 # (tests skip them only outside CI).
