@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -422,9 +423,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"kitbag {args.command}: {exc}", markup=False)
         return exc.exit_code
     except (KeyboardInterrupt, Terminated) as exc:
-        published = " no report was published." if args.command in ("batch", "report", "demo") else ""
-        err.print(f"kitbag: interrupted;{published or ' stopped.'}", markup=False)
-        return 143 if isinstance(exc, Terminated) else 130
+        run = args.command in ("batch", "report", "demo")
+        err.print(f"kitbag: interrupted;{' no report was published.' if run else ' stopped.'}", markup=False)
+        code = 143 if isinstance(exc, Terminated) else 130
+        if run:  # staging and the private folder are gone; the killed pool's threads need no join
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return code
     except Exception as exc:  # an unexpected failure still gets one readable paragraph
         if args.debug:
             raise

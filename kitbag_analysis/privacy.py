@@ -69,6 +69,9 @@ class ErasurePlan:
 
 
 def plan_erasure(study_dir: str | Path) -> ErasurePlan:
+    """What erasure would remove. Staged rewrites left by an interrupted erasure (never renamed in,
+    so never part of the data) are removed first: they are copies the guards would otherwise scan."""
+    remove_staging(Path(study_dir))
     study = _load(Path(study_dir))
     latest = latest_status(study["consent"])
     start = pd.Timestamp(study.settings.analysis_phase_start)

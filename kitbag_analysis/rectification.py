@@ -62,6 +62,8 @@ def plan_rectification(study_dir: str | Path, corrections: str | Path) -> Rectif
     """Match every correction to exactly one row; refuse the whole file at the first problem,
     naming the correction by its line (never its id or value)."""
     study_dir = Path(study_dir)
+    for leftover in study_dir.glob(".*.rectify-*"):  # staged by an interrupted run, never renamed in
+        leftover.unlink(missing_ok=True)
     if not validate_study(study_dir).report.ok:
         raise ContractViolation(f"{study_dir} fails its contracts; run `kitbag validate {study_dir}` first.")
     frame = _read_corrections(Path(corrections))

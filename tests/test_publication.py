@@ -110,7 +110,7 @@ def test_models_need_ten_residual_degrees_of_freedom() -> None:
 
     assert not model_publishable(result(9)) and model_publishable(result(10))
     table = effectiveness_table([result(9), result(10)], Publisher("bexley", 10))
-    assert table.rows[0][4] == "not shown" and "Hedges' g -0.20 (-0.40 to 0.00)" in table.rows[1]
+    assert "not shown" in table.rows[0] and "Hedges' g -0.20 (-0.40 to 0.00)" in table.rows[1]
 
 
 @given(st.lists(st.integers(0, 60), min_size=8, max_size=8), st.integers(3, 20))
