@@ -133,6 +133,14 @@ def test_no_remote_urls_in_html(batch_dir: Path) -> None:
         assert "<script src" not in text
 
 
+def test_no_kernel_or_acro_log_line_reaches_a_page(batch_dir: Path) -> None:
+    """Kernels talk over IPC (no TCP warning) and ACRO's console output is swallowed."""
+    for page in batch_dir.rglob("*.html"):
+        text = page.read_text()
+        for line in ("Kernel is running over TCP", "WARNING", "INFO:", "acro.", "SettingWithCopyWarning", "Traceback"):
+            assert line not in text, (page, line)
+
+
 def test_reports_hold_no_participant_id(batch_dir: Path) -> None:
     pattern = re.compile(rb"[CPF][0-9a-f]{16}")
     released = list(batch_dir.rglob("*.html")) + [p for p in batch_dir.rglob("sdc/**/*") if p.is_file()]
