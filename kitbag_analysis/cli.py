@@ -190,18 +190,29 @@ def cmd_erase(args: argparse.Namespace) -> int:
     pending = interrupted_erasure(args.study)
     if pending:
         out.print(f"An erasure begun at {pending['started_at']} was interrupted; --apply finishes and logs it.")
-    if not args.apply:
-        out.print("This was the plan only; nothing was changed. Run with --apply to erase.")
-        return 0
-    entry = apply_erasure(args.study, plan)
-    if entry is None:
-        out.print("Nothing to erase; no file was changed.")
-    else:
-        total = sum(entry["rows_removed"].values())
-        out.print(
-            f"Erased {total:,} rows{' (finishing the interrupted erasure)' if pending else ''}; every file "
-            f"re-validated; logged in {args.study / 'erasure_log.json'} (counts and hashes, no ids)."
-        )
+    return _plan_or_apply(
+        args.apply,
+        lambda: apply_erasure(args.study, plan),
+        "erase",
+        lambda entry: (
+            f"Erased {sum(entry['rows_removed'].values()):,} rows"
+            f"{' (finishing the interrupted erasure)' if pending else ''}; every file re-validated; logged in "
+            f"{args.study / 'erasure_log.json'} (counts and hashes, no ids)."
+        ),
+    )
+
+
+def _plan_or_apply(apply: bool, run: Callable[[], dict | None], verb: str, done: Callable[[dict], str]) -> int:
+    """After a plan is shown: stop there, or carry it out and say what was done."""
+    if not apply:
+        return _done(f"This was the plan only; nothing was changed. Run with --apply to {verb}.")
+    entry = run()
+    return _done(f"Nothing to {verb}; no file was changed." if entry is None else done(entry))
+
+
+def _done(message: str) -> int:
+    """Say what a command did; success."""
+    out.print(message)
     return 0
 
 
@@ -209,11 +220,10 @@ def cmd_template(args: argparse.Namespace) -> int:
     from kitbag_analysis.template import write_template
 
     folder = write_template(args.out)
-    out.print(
-        f"Wrote an empty study folder to {folder}: header-only files, a commented study.toml and "
-        f"README.md (the data dictionary). Fill it, then run `kitbag validate {folder}`."
+    return _done(
+        f"Wrote an empty study folder to {folder}: header-only files, a commented study.toml and README.md "
+        f"(the data dictionary). Fill it, then run `kitbag validate {folder}`."
     )
-    return 0
 
 
 def cmd_rectify(args: argparse.Namespace) -> int:
@@ -227,18 +237,15 @@ def cmd_rectify(args: argparse.Namespace) -> int:
         for column, n in columns.items():
             table.add_row(escape(file), escape(column), f"{n:,}")
     out.print(table)
-    if not args.apply:
-        out.print("This was the plan only; nothing was changed. Run with --apply to correct the files.")
-        return 0
-    entry = apply_rectification(args.study, plan)
-    if entry is None:
-        out.print("Nothing to correct; no file was changed.")
-    else:
-        out.print(
-            f"Corrected {plan.total:,} value(s); the folder was re-validated before any file changed; logged "
-            f"in {args.study / RECTIFICATION_LOG} (counts and hashes, no values or ids)."
-        )
-    return 0
+    return _plan_or_apply(
+        args.apply,
+        lambda: apply_rectification(args.study, plan),
+        "correct the files",
+        lambda entry: (
+            f"Corrected {plan.total:,} value(s); the folder was re-validated before any file changed; "
+            f"logged in {args.study / RECTIFICATION_LOG} (counts and hashes, no values or ids)."
+        ),
+    )
 
 
 def cmd_export_subject(args: argparse.Namespace) -> int:
@@ -282,13 +289,11 @@ def cmd_retention(args: argparse.Namespace) -> int:
 def cmd_archive(args: argparse.Namespace) -> int:
     from kitbag_analysis.privacy import archive
 
-    manifest = archive(args.study, args.out)
-    dropped = ", ".join(f"{k}: {v}" for k, v in manifest["dropped"].items())
-    out.print(
+    dropped = ", ".join(f"{k}: {v}" for k, v in archive(args.study, args.out)["dropped"].items())
+    return _done(
         f"Archive written to {args.out}: excluded participants dropped ({dropped}), birth_year_month "
         f"coarsened to the year, contracts re-checked; hashes in {args.out / 'archive_manifest.json'}."
     )
-    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
