@@ -21,6 +21,7 @@ from kitbag_analysis.outcomes import OUTCOMES, Outcome, analysis_frame
 from kitbag_analysis.results import NOT_ESTIMABLE, OK, Effect, OutcomeResult, UnitResults
 from kitbag_analysis.study import Study
 from kitbag_analysis.units import ALL, restrict
+from kitbag_analysis.whatworks import what_works
 
 EFFECT_MEASURE = {"count": "irr", "binary": "odds_ratio"}
 
@@ -74,6 +75,7 @@ def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[Outco
         return OutcomeResult(status=NOT_ESTIMABLE, reason=str(reason), **base), frame
     lo, hi = fit.ci
     continuous = outcome.kind == "continuous"
+    extra = what_works(study, outcome, frame, fit, X) if continuous else None
     result = OutcomeResult(
         status=OK,
         model=fit.model,
@@ -86,6 +88,7 @@ def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[Outco
         df_resid=fit.df_resid,
         icc=fit.icc if continuous else None,
         variance=fit.variance if continuous else None,
+        what_works=extra,
         **base,
     )
     return result, frame
