@@ -84,19 +84,59 @@ def reml_loglike_at_zero(y: np.ndarray, X: np.ndarray) -> float:
     return -m * np.log(qf) / 2 - logdet_xtx / 2 - m * np.log(2 * np.pi) / 2 + m * np.log(m) / 2 - m / 2
 
 
-def reml_maximum(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> tuple[float, float, float]:
-    """(γ̂, log-likelihood at γ̂, log-likelihood at 0) for the random-intercept model.
+class TeamSums:
+    """The sufficient statistics of a random-intercept model, per team: everything the REML
+    likelihood and the GLS estimate at a given γ need, computed once (O(n p))."""
 
-    γ̂ is 0 when the boundary is the global maximum.
-    """
+    def __init__(self, y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> None:
+        self.y, self.X, self.codes = y, X, codes
+        self.n_j = np.bincount(codes).astype(float)
+        self.sx = np.zeros((len(self.n_j), X.shape[1]))
+        np.add.at(self.sx, codes, X)
+        self.sy = np.bincount(codes, weights=y, minlength=len(self.n_j))
+        self.xtx, self.xty = X.T @ X, X.T @ y
+
+    def gls(self, gamma: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """(β̂, XᵀH⁻¹X, yᵀ-residual quadratic form) at γ, with H_j⁻¹ = I − γ/(1 + γ n_j) 11ᵀ."""
+        w = gamma / (1.0 + gamma * self.n_j)
+        a = self.xtx - (self.sx * w[:, None]).T @ self.sx
+        b = self.xty - (self.sx * w[:, None]).T @ self.sy
+        beta = np.linalg.solve(a, b)
+        r = self.y - self.X @ beta
+        sr = np.bincount(self.codes, weights=r, minlength=len(self.n_j))
+        return beta, a, float(r @ r - np.sum(w * sr**2))
+
+    def reml_loglike(self, gamma: float) -> float:
+        """The REML log-likelihood at γ with β and σ² profiled out: the value of statsmodels'
+        ``MixedLM.loglike(params, profile_fe=True)`` (same constants), in closed form per team."""
+        n, p = self.X.shape
+        m = n - p
+        _, a, quad = self.gls(gamma)
+        _, logdet_a = np.linalg.slogdet(a)
+        logdet_h = float(np.sum(np.log1p(gamma * self.n_j)))
+        return float(
+            -m * np.log(quad) / 2 - logdet_h / 2 - logdet_a / 2 - m * np.log(2 * np.pi) / 2 + m * np.log(m) / 2 - m / 2
+        )
+
+
+def statsmodels_reml_loglike(y: np.ndarray, X: np.ndarray, groups: np.ndarray, gamma: float) -> float:
+    """statsmodels' own profiled REML log-likelihood at γ (the reference `TeamSums` is tested on)."""
     model = MixedLM(y, X, groups=groups)  # REML by default
     # what MixedLM.fit() sets before it evaluates the likelihood: no penalties
     model.fe_pen, model.cov_pen, model._cov_sing = None, None, 0
-    k_fe = X.shape[1]
+    params = MixedLMParams.from_components(fe_params=np.zeros(X.shape[1]), cov_re=np.array([[gamma]]))
+    return float(model.loglike(params, profile_fe=True))
+
+
+def reml_maximum(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> tuple[float, float, float]:
+    """(γ̂, log-likelihood at γ̂, log-likelihood at 0) for the random-intercept model.
+
+    γ̂ is 0 when the boundary is the global maximum. ``groups`` are team codes 0..J-1.
+    """
+    sums = TeamSums(y, X, np.asarray(groups))
 
     def loglike(log10_gamma: float) -> float:
-        params = MixedLMParams.from_components(fe_params=np.zeros(k_fe), cov_re=np.array([[10.0**log10_gamma]]))
-        return float(model.loglike(params, profile_fe=True))
+        return sums.reml_loglike(10.0**log10_gamma)
 
     grid = np.array([loglike(g) for g in LOG10_GAMMA_GRID])
     best = int(np.nanargmax(grid))
@@ -116,17 +156,7 @@ def gls_at(y: np.ndarray, X: np.ndarray, codes: np.ndarray, gamma: float) -> dic
     """β̂, σ̂² (REML) and Cov(β̂) at γ, with H⁻¹ per team in closed form:
     H_j⁻¹ = I − γ/(1 + γ n_j) 11ᵀ."""
     n, p = X.shape
-    n_j = np.bincount(codes).astype(float)
-    w = gamma / (1.0 + gamma * n_j)
-    sx = np.zeros((len(n_j), p))
-    np.add.at(sx, codes, X)
-    sy = np.bincount(codes, weights=y)
-    a = X.T @ X - (sx * w[:, None]).T @ sx
-    b = X.T @ y - (sx * w[:, None]).T @ sy
-    beta = np.linalg.solve(a, b)
-    r = y - X @ beta
-    sr = np.bincount(codes, weights=r)
-    quad = float(r @ r - np.sum(w * sr**2))
+    beta, a, quad = TeamSums(y, X, np.asarray(codes)).gls(gamma)
     sigma2 = quad / (n - p)
     return {"beta": beta, "sigma2": sigma2, "cov": sigma2 * np.linalg.inv(a)}
 

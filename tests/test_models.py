@@ -153,3 +153,16 @@ def test_not_estimable_rules() -> None:
     with pytest.raises(NotEstimable, match="no variation"):
         check_estimable(frame.assign(y=1.0))
     check_estimable(frame)
+
+
+@pytest.mark.parametrize("name", list(RESULTS.index))
+def test_closed_form_likelihood_is_statsmodels(name: str) -> None:
+    """The per-team closed form the search evaluates is statsmodels' profiled REML likelihood."""
+    from kitbag_analysis.models import TeamSums, statsmodels_reml_loglike
+
+    frame, X = _fixture(name)
+    y, x = frame["y"].to_numpy(float), X.to_numpy()
+    groups = pd.factorize(frame["team_id"], sort=True)[0]
+    sums = TeamSums(y, x, groups)
+    for gamma in (1e-6, 1e-3, 0.02, 0.3, 1.0, 50.0):
+        assert sums.reml_loglike(gamma) == pytest.approx(statsmodels_reml_loglike(y, x, groups, gamma), abs=1e-8)
