@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kitbag_analysis import tables
+from kitbag_analysis.compliance import compliance_counts
 from kitbag_analysis.models import (
     NotEstimable,
     check_estimable,
@@ -47,9 +48,17 @@ def _arm_counts(frame: pd.DataFrame, what: str) -> dict[str, int]:
     return {"kitbag": int(by_arm.get(1, 0)), "control": int(by_arm.get(0, 0))}
 
 
-def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[OutcomeResult, pd.DataFrame]:
-    """Fit one outcome; a not-estimable outcome is a status with a reason, never an error."""
-    frame = analysis_frame(study, outcome)
+def analyse_outcome(
+    study: Study,
+    outcome: Outcome,
+    pooled: bool,
+    compliance: pd.DataFrame | None = None,
+    frame: pd.DataFrame | None = None,
+) -> tuple[OutcomeResult, pd.DataFrame]:
+    """Fit one outcome; a not-estimable outcome is a status with a reason, never an error.
+    ``compliance``: the unit's compliance counts (`compliance.compliance_counts`), for §7.4;
+    ``frame``: the outcome's analysis frame when already built."""
+    frame = analysis_frame(study, outcome) if frame is None else frame
     base = {
         "outcome": outcome.name,
         "population": outcome.population,
@@ -75,7 +84,12 @@ def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[Outco
         return OutcomeResult(status=NOT_ESTIMABLE, reason=str(reason), **base), frame
     lo, hi = fit.ci
     continuous = outcome.kind == "continuous"
-    extra = what_works(study, outcome, frame, fit, X) if continuous else None
+    extra = None
+    if continuous:
+        if compliance is None:
+            compliance = compliance_counts(study, {outcome.name: frame})
+        mine = compliance.loc[compliance["outcome"] == outcome.name]
+        extra = what_works(study, outcome, frame, fit, X, covariates, la_levels, mine)
     result = OutcomeResult(
         status=OK,
         model=fit.model,
@@ -97,13 +111,11 @@ def analyse_outcome(study: Study, outcome: Outcome, pooled: bool) -> tuple[Outco
 def analyse(study: Study, unit: str) -> UnitAnalysis:
     """Every outcome for ``unit`` (an LA slug or ``all``), with the §5 tables."""
     view = restrict(study, unit)
-    results, frames = [], {}
-    for outcome in OUTCOMES:
-        result, frame = analyse_outcome(view, outcome, pooled=unit == ALL)
-        results.append(result)
-        frames[outcome.name] = frame
+    frames = {outcome.name: analysis_frame(view, outcome) for outcome in OUTCOMES}
+    compliance = compliance_counts(view, frames)
+    results = [analyse_outcome(view, o, unit == ALL, compliance, frames[o.name])[0] for o in OUTCOMES]
     typed = UnitResults(unit=unit, excluded=view.excluded, outcomes=tuple(results))
-    return UnitAnalysis(unit, typed, _tables(view, frames, typed.outcomes), frames, view)
+    return UnitAnalysis(unit, typed, _tables(view, frames, typed.outcomes, compliance), frames, view)
 
 
 def analysis_counts(study: Study, unit: str) -> UnitAnalysis:
@@ -127,12 +139,18 @@ def analysis_counts(study: Study, unit: str) -> UnitAnalysis:
     return UnitAnalysis(unit, typed, _tables(view, frames, counts), frames, view)
 
 
-def _tables(view: Study, frames: dict[str, pd.DataFrame], results: tuple[OutcomeResult, ...]) -> dict:
+def _tables(
+    view: Study,
+    frames: dict[str, pd.DataFrame],
+    results: tuple[OutcomeResult, ...],
+    compliance: pd.DataFrame | None = None,
+) -> dict:
     return {
         "participant_flow": tables.participant_flow(view, frames),
         "baseline": tables.baseline_characteristics(view),
         "effectiveness": tables.effectiveness(results),
         "uptake": tables.uptake(view),
+        "compliance": compliance_counts(view, frames) if compliance is None else compliance,
     }
 
 

@@ -2,8 +2,9 @@
 
 Continuous outcomes: a linear mixed model with a random team intercept, fitted by REML at the
 *global* maximum of the REML likelihood over γ = τ²/σ² ≥ 0 (boundary included), as lme4 finds
-it. statsmodels' `MixedLM.loglike(..., profile_fe=True)` gives the REML likelihood with the fixed
-effects and σ² profiled out; a log grid over γ refined by a bounded Brent search finds its
+it. The likelihood is statsmodels' `MixedLM.loglike(..., profile_fe=True)` (fixed effects and σ²
+profiled out), evaluated in closed form from per-team sums (`TeamSums`, tested equal to
+statsmodels' own evaluation); a log grid over γ refined by a bounded Brent search finds its
 maximum, which is compared with the value at τ² = 0. The SE of the arm coefficient is the
 model-based one, √ diag σ̂²(XᵀĤ⁻¹X)⁻¹ with Ĥ = I + γ̂ZZᵀ inverted per team in closed form.
 At the boundary, or with an ICC below 0.001, OLS with team-clustered SEs is used instead.
@@ -45,6 +46,14 @@ class Fit:
     df_resid: float
     icc: float | None = None
     variance: dict[str, float] = field(default_factory=dict)
+    gamma: float = 0.0  # continuous: γ̂ = τ²/σ² at the REML maximum (0 under the fallback)
+    params: pd.Series | None = None  # every fixed effect, named as the design's columns
+    cov: pd.DataFrame | None = None  # their covariance (model-based, or cluster-robust)
+
+    def combination(self, weights: dict[str, float]) -> tuple[float, float]:
+        """(estimate, SE) of Σ wₖ βₖ from the fixed effects and their covariance."""
+        w = pd.Series(weights, dtype=float).reindex(self.params.index, fill_value=0.0)
+        return float(w @ self.params), float(np.sqrt(w @ self.cov @ w))
 
     @property
     def ci(self) -> tuple[float, float]:
@@ -177,6 +186,9 @@ def fit_continuous(frame: pd.DataFrame, X: pd.DataFrame) -> Fit:
             df_resid=float(len(y) - X.shape[1]),
             icc=float(icc),
             variance={"team": float(gamma * gls["sigma2"]), "residual": float(gls["sigma2"])},
+            gamma=float(gamma),
+            params=pd.Series(gls["beta"], index=X.columns),
+            cov=pd.DataFrame(gls["cov"], index=X.columns, columns=X.columns),
         )
     ols = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": codes})
     return Fit(
@@ -186,6 +198,8 @@ def fit_continuous(frame: pd.DataFrame, X: pd.DataFrame) -> Fit:
         df_resid=float(ols.df_resid),
         icc=None,
         variance={"team": 0.0, "residual": float(ols.scale)},
+        params=ols.params.astype(float),
+        cov=ols.cov_params().astype(float),
     )
 
 

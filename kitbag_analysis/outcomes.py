@@ -21,6 +21,29 @@ POPULATIONS: dict[str, Participant] = BY_POPULATION  # who an outcome is about
 
 
 @dataclass(frozen=True)
+class Subgroup:
+    """A pre-specified subgroup (analysis-plan.md §7.6): children whose ``column`` is one of
+    ``values`` form the first level (s = 1), everyone else the second."""
+
+    name: str
+    column: str  # in children.csv
+    values: tuple[str, ...]
+    level: str  # the first level's name (s = 1)
+    other: str  # the second level's name (s = 0)
+    label: str = ""
+
+
+SUBGROUPS: dict[str, Subgroup] = {
+    s.name: s
+    for s in (
+        Subgroup("looked_after", "legal_status", ("cla",), "cla", "other", "Looked after (legal status CLA)"),
+        Subgroup("uasc", "uasc", ("yes",), "yes", "no", "Unaccompanied asylum-seeking child"),
+        Subgroup("disability", "disability", ("yes",), "yes", "other", "Disability"),
+    )
+}
+
+
+@dataclass(frozen=True)
 class Outcome:
     """One outcome: who, what kind of model, and how its frame is built."""
 
@@ -36,6 +59,7 @@ class Outcome:
     exposure: str | None = None  # count: days_looked_after | days_employed
     label: str = ""  # a reader's name for the outcome
     benefit: str = "lower"  # which direction is better for the participant: lower | higher
+    subgroups: tuple[str, ...] = ()  # §7.6: keys of SUBGROUPS analysed for this outcome
 
 
 OUTCOMES: tuple[Outcome, ...] = (
@@ -46,6 +70,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "SDQ total difficulties at follow-up, adjusted for baseline",
         score="sdq_total",
         label="Emotional and behavioural difficulties (SDQ total)",
+        subgroups=tuple(SUBGROUPS),
     ),
     Outcome(
         "cries8_total",
@@ -54,6 +79,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "CRIES-8 total at follow-up, adjusted for baseline",
         score="cries8_total",
         label="Trauma symptoms (CRIES-8)",
+        subgroups=tuple(SUBGROUPS),
     ),
     Outcome(
         "placement_moves",
