@@ -1,0 +1,74 @@
+"""§7.6: the interaction model and the effect in each level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+from kitbag_analysis.outcomes import SUBGROUPS
+from kitbag_analysis.subgroups import fit_subgroup
+
+
+def frame_with_subgroup(team_sd: float, n_teams: int = 16, small_level: bool = False, seed: int = 5):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(n_teams):
+        u = rng.normal(0, team_sd)
+        arm = t % 2
+        for _ in range(int(rng.integers(8, 15))):
+            s = float(rng.random() < (0.03 if small_level else 0.4))
+            base = rng.normal(14, 5)
+            y = 3 + 0.6 * base - 1.0 * arm - 0.8 * arm * s + 0.5 * s + u + rng.normal(0, 3)
+            rows.append((f"BEX-T{t:02d}", arm, y, base, s))
+    frame = pd.DataFrame(rows, columns=["team_id", "arm", "y", "baseline", "s"])
+    return frame, frame["s"]
+
+
+def test_fallback_model_is_ols_with_the_interaction() -> None:
+    frame, s = frame_with_subgroup(team_sd=0.0, seed=1)
+    result = fit_subgroup(frame, s, ["baseline"], None, SUBGROUPS["looked_after"])
+    assert result.model == "ols_cluster_robust"
+    codes = pd.factorize(frame["team_id"], sort=True)[0]
+    ols = smf.ols("y ~ arm + baseline + s + arm:s", frame).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    assert result.estimate == pytest.approx(ols.params["arm:s"], rel=1e-10)
+    assert result.se == pytest.approx(ols.bse["arm:s"], rel=1e-10)
+    cla, other = result.levels["cla"], result.levels["other"]
+    assert other.estimate == pytest.approx(ols.params["arm"], rel=1e-10)
+    assert cla.estimate == pytest.approx(ols.params["arm"] + ols.params["arm:s"], rel=1e-10)
+    v = ols.cov_params()
+    se = np.sqrt(v.loc["arm", "arm"] + v.loc["arm:s", "arm:s"] + 2 * v.loc["arm", "arm:s"])
+    assert cla.se == pytest.approx(se, rel=1e-10)
+    assert cla.ci_low == pytest.approx(cla.estimate - 1.959964 * se, rel=1e-10)
+
+
+def test_mixed_model_level_effects_from_the_covariance() -> None:
+    frame, s = frame_with_subgroup(team_sd=2.0)
+    result = fit_subgroup(frame, s, ["baseline"], None, SUBGROUPS["disability"])
+    assert result.model == "mixedlm"
+    yes, other = result.levels["yes"], result.levels["other"]
+    assert yes.estimate == pytest.approx(other.estimate + result.estimate, rel=1e-10)
+    assert yes.se > other.se  # fewer in the first level
+    assert result.p_value == pytest.approx(
+        2 * (1 - __import__("scipy").stats.norm.cdf(abs(result.estimate / result.se)))
+    )
+
+
+def test_small_level_not_estimable_but_interaction_reported() -> None:
+    frame, s = frame_with_subgroup(team_sd=1.0, small_level=True, seed=2)  # 3 and 3 in the first level
+    counts = frame.assign(s=s).groupby(["s", "arm"]).size()
+    assert counts.loc[1.0].min() < 10
+    result = fit_subgroup(frame, s, ["baseline"], None, SUBGROUPS["uasc"])
+    assert result.levels["yes"].status == "not_estimable" and result.levels["yes"].estimate is None
+    assert result.levels["no"].status == "ok"
+    assert result.estimate is not None and result.p_value is not None
+    entry = result.to_json()
+    assert set(entry) == {"interaction", "levels"} and set(entry["levels"]) == {"yes", "no"}
+
+
+def test_subgroup_without_variation_is_not_estimable() -> None:
+    frame, _ = frame_with_subgroup(team_sd=1.0)
+    result = fit_subgroup(frame, pd.Series(0.0, index=frame.index), ["baseline"], None, SUBGROUPS["uasc"])
+    assert result.estimate is None and result.reason
+    assert all(level.status == "not_estimable" for level in result.levels.values())
