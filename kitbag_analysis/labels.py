@@ -89,6 +89,11 @@ def level_label(characteristic: str, level: str) -> str:
     return f"{head}: {names.get(level, level)}" if level else head
 
 
+def subgroup_level_label(column: str, level: str) -> str:
+    """A subgroup level in words: the column's own label for the level, else the code capitalised."""
+    return LEVELS.get(column, {}).get(level, level.capitalize())
+
+
 def model_label(model: str | None) -> str:
     return MODELS.get(model or "", model or "")
 
@@ -101,4 +106,12 @@ def wave_label(wave: str) -> str:
     return WAVES.get(wave, wave)
 
 
-__all__ = ["level_label", "model_label", "outcome_label", "population_label", "score_label", "stage_label"]
+__all__ = [
+    "level_label",
+    "model_label",
+    "outcome_label",
+    "population_label",
+    "score_label",
+    "stage_label",
+    "subgroup_level_label",
+]

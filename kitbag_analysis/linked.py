@@ -22,7 +22,7 @@ from kitbag_analysis.units import ALL
 FLOW = "participant_flow"
 ENROLLED, EXCLUDED, INCLUDED = "enrolled", "excluded (withdrawn, objected or restricted)", "included"
 UP_TO_INCLUDED = ("with a baseline measure", "with a follow-up measure")
-HIERARCHICAL_TABLES = (FLOW, "baseline", "uptake", "effectiveness", "attrition", "stamp")
+HIERARCHICAL_TABLES = (FLOW, "baseline", "uptake", "effectiveness", "attrition", "stamp", "compliance")
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,9 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
             else:
                 _, pop, arm = group
                 linked.identities.append(Identity(CellKey(unit, "uptake", pop, ANSWERED, arm), tuple(sorted(parts))))
+        compliance = _compliance_identities(unit, keys)
+        linked.identities += compliance.identities
+        linked.bounds += compliance.bounds
         quality = _quality_identities(unit, keys)
         linked.identities += quality.identities
         linked.bounds += quality.bounds
@@ -157,6 +160,31 @@ def _population(participant_type: str) -> str:
     from data_contracts.participants import BY_TYPE
 
     return BY_TYPE[participant_type].population
+
+
+def _compliance_identities(unit: str, keys: list[CellKey]) -> LinkedSet:
+    """Compliance counts (§7.4): per outcome, rule and arm, those whose team used Kitbags plus
+    those whose team did not are the outcome's analysed (the effectiveness n); a stricter rule
+    never has more users (θ ordered), so a reader also knows those orderings."""
+    from kitbag_analysis.compliance import THETAS
+    from kitbag_analysis.publication_whatworks import COMPLIANCE, NOT_USED, USED, compliance_row
+
+    present = {k for k in keys if k.table == COMPLIANCE}
+    found: list[Identity] = []
+    bounds: list[tuple[CellKey, CellKey]] = []
+    outcomes = {(k.population, k.row.split(" theta ")[0]) for k in present}
+    for pop, outcome in sorted(outcomes):
+        for arm in ARMS:
+
+            def k(theta: float, what: str, pop: str = pop, outcome: str = outcome, arm: str = arm) -> CellKey:
+                return CellKey(unit, COMPLIANCE, pop, compliance_row(outcome, theta), f"{arm} {what}")
+
+            analysed = CellKey(unit, "effectiveness", pop, outcome, arm)
+            found += [Identity(analysed, (k(t, USED), k(t, NOT_USED))) for t in THETAS]
+            for looser, stricter in zip(THETAS, THETAS[1:], strict=False):
+                bounds.append((k(stricter, USED), k(looser, USED)))
+                bounds.append((k(looser, NOT_USED), k(stricter, NOT_USED)))
+    return LinkedSet(identities=found, bounds=bounds)
 
 
 def _quality_identities(unit: str, keys: list[CellKey]) -> LinkedSet:

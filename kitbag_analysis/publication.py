@@ -291,14 +291,15 @@ def effectiveness_table(
         head: list[str | Cell] = [outcome_label(r.outcome), population_label(r.population)]
         head += [n["kitbag"], shown[0], n["control"], shown[1]]
         if not r.ok:
-            rows.append((*head, "not estimable", "", "", r.reason or ""))
+            rows.append((*head, "not estimable", "", "", "", r.reason or ""))
         elif not model_publishable(r):
-            rows.append((*head, "not shown", "", "", f"fewer than {MIN_RESIDUAL_DF} residual degrees of freedom"))
+            rows.append((*head, "not shown", "", "", "", f"fewer than {MIN_RESIDUAL_DF} residual degrees of freedom"))
         else:
             estimate = fmt.interval(r.estimate, r.ci_low, r.ci_high)
             effect = effect_text(r.effect)
             model = model_label(r.model) + (f", ICC {r.icc:.3f}" if r.icc is not None else "")
-            rows.append((*head, f"{estimate} [{_SCALE[r.kind]}]", effect, fmt.p_value(r.p_value), model))
+            permutation = fmt.p_value(r.what_works.permutation_p) if r.what_works is not None else ""
+            rows.append((*head, f"{estimate} [{_SCALE[r.kind]}]", effect, fmt.p_value(r.p_value), permutation, model))
     return Table(
         "effectiveness",
         "Effectiveness",
@@ -312,11 +313,13 @@ def effectiveness_table(
             "Estimate (95% CI)",
             "Effect size (95% CI)",
             "p",
+            "p (randomisation)",
             "Model",
         ),
         tuple(rows),
         note="At follow-up: mean (SD) of a score; events per 365 days looked after or employed for a count; "
-        "% with a referral. Estimates are differences for scores and log ratios for counts and referral.",
+        "% with a referral. Estimates are differences for scores and log ratios for counts and referral. "
+        "p (randomisation): the share of re-randomisations of teams giving an estimate at least as far from 0.",
     )
 
 

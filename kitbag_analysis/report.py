@@ -14,6 +14,7 @@ from typing import Any
 from data_contracts.errors import Finding
 from kitbag_analysis import iorw, pages
 from kitbag_analysis import publication as pb
+from kitbag_analysis import publication_whatworks as pw
 from kitbag_analysis.analysis import UnitAnalysis, analyse
 from kitbag_analysis.labels import population_label
 from kitbag_analysis.linked import key_json, linked_set
@@ -142,6 +143,12 @@ def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[pb.Cel
         "completeness": pb.completeness_table(complete, pub),
         "attrition": pb.attrition_table(attrition(complete), pub),
     }
+    effectiveness = release.tables["effectiveness"]
+    published = {c.key: c for c in flow.cells() + effectiveness.cells()}
+    release.tables["whatworks"] = pw.whatworks_table(analysis.outcomes, pub, published)
+    release.tables["compliance"], _ = pw.compliance_table(analysis.outcomes, analysis.tables["compliance"], pub)
+    release.tables["missing_data"] = pw.missing_data_table(analysis.outcomes, pub, published)
+    release.tables["subgroups"] = pw.subgroup_table(analysis.outcomes)
     release.tables["summary"] = pb.summary_table(
         analysis.outcomes, release.tables["effectiveness"], {o.name: o.benefit for o in OUTCOMES}
     )
@@ -327,7 +334,35 @@ def methods_html(report: Report) -> str:
         suppressed=SUPPRESSED,
         min_df=pb.MIN_RESIDUAL_DF,
         glossary=glossary,
+        ww=_whatworks_methods(report),
     )
+
+
+def _whatworks_methods(report: Report) -> dict[str, Any]:
+    """The constants of analysis-plan.md §7 as the methods section states them."""
+    from kitbag_analysis import compliance, missing_data, randomisation, whatworks
+    from kitbag_analysis.labels import subgroup_level_label
+    from kitbag_analysis.outcomes import SUBGROUPS
+
+    return {
+        "la_terms": " and local authority" if report.unit == ALL else "",
+        "power": f"{whatworks.POWER:.0%}".rstrip("%"),
+        "alpha": f"{whatworks.ALPHA:.0%}".rstrip("%"),
+        "main_theta": f"{compliance.MAIN_THETA:g}",
+        "other_thetas": " and ".join(f"{t:g}" for t in compliance.THETAS if t != compliance.MAIN_THETA),
+        "min_difference": f"{float(compliance.MIN_COMPLIANCE_DIFFERENCE):g}",
+        "missing_limit": f"{missing_data.MISSING_SHARE_LIMIT:.0%}",
+        "m": missing_data.MI_IMPUTATIONS,
+        "mi_seed": missing_data.MI_SEED,
+        "burn_in": missing_data.MI_BURN_IN,
+        "skip_plus_one": missing_data.MI_SKIP + 1,
+        "subgroups": "; ".join(
+            f"{s.label} ({subgroup_level_label(s.column, s.level)} against {subgroup_level_label(s.column, s.other)})"
+            for s in SUBGROUPS.values()
+        ),
+        "permutations": f"{randomisation.PERMUTATIONS:,}",
+        "permutation_seed": randomisation.SEED,
+    }
 
 
 def contract_status_html(report: Report) -> str:

@@ -4,7 +4,8 @@ Primary cells are the counts of people below the threshold (zero included). Seco
 chosen by a mixed-integer programme (scipy's HiGHS `milp`): a binary per count; primaries fixed
 to 1; in every identity a suppressed cell needs another suppressed cell; minimise what is lost,
 each cell weighing 1 + log(1 + count) (fewest cells, then the smaller ones), doubled for the
-pooled unit so that suppression falls on the local authority tables first. A proof step follows:
+pooled unit so that suppression falls on the local authority tables first, and a tenth for the
+compliance counts (they feed only the CACE) so that it falls on them before the main tables. A proof step follows:
 the attacker's audit (`attack`) computes every suppressed cell's feasible interval; while one is
 narrower than the threshold, a cut asks for one more suppression among the cells linked to it,
 and the programme is solved again. The result is deterministic for the same study and settings.
@@ -26,6 +27,9 @@ from kitbag_analysis.publication import CellKey
 from kitbag_analysis.units import ALL
 
 POOLED_WEIGHT = 2.0
+# Counts that only feed a secondary statistic (the What-Works compliance counts of §7.4) weigh
+# less, so that suppression falls on them before the flow, baseline and effectiveness tables.
+TABLE_WEIGHT = {"compliance": 0.1}
 MAX_ROUNDS = 100
 
 
@@ -52,7 +56,7 @@ class Pattern:
 
 
 def _weight(key: CellKey, value: int) -> float:
-    return (1.0 + math.log1p(value)) * (POOLED_WEIGHT if key.unit == ALL else 1.0)
+    return (1.0 + math.log1p(value)) * (POOLED_WEIGHT if key.unit == ALL else 1.0) * TABLE_WEIGHT.get(key.table, 1.0)
 
 
 def _intervals(linked: LinkedSet, suppressed: frozenset[CellKey]) -> dict[CellKey, Interval]:

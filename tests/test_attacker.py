@@ -25,7 +25,7 @@ C = "[c]"
 THRESHOLD = 10
 LA_UNITS = ["bexley", "haringey", "oxfordshire", "warwickshire"]
 COUNT_COLUMNS = ("Kitbags", "Control", "Kitbags n", "Control n", "Participants", "With score", "Baseline", "Follow-up")
-HIERARCHY = ("flow", "baseline", "uptake", "effectiveness", "attrition", "stamp")
+HIERARCHY = ("flow", "baseline", "uptake", "effectiveness", "attrition", "stamp", "compliance")
 
 
 def _text(el) -> str:  # noqa: ANN001
@@ -149,6 +149,10 @@ def build_attack(bundle: Path) -> Attack:
         for (pop, score, arm), cols in tables["attrition"]:
             a.cell((unit, "attrition", pop, score, f"{arm} Baseline"), cols["Baseline"])
             a.cell((unit, "attrition", pop, score, f"{arm} Follow-up"), cols["Follow-up"])
+        for (outcome, pop, rule), cols in tables["compliance"]:
+            for arm in arms:
+                for what in ("team used", "team did not"):
+                    a.cell((unit, "compliance", pop, f"{outcome}|{rule}", f"{arm}: {what}"), cols[f"{arm}: {what}"])
     # identities a reader writes down from the pages
     pops = {k[2] for k in a.known | dict.fromkeys(a.unknown) if k[1] == "flow"}
     for unit in pages:
@@ -184,6 +188,22 @@ def build_attack(bundle: Path) -> Attack:
                     if k[:3] == (unit, "effectiveness", pop) and k[4] == arm
                 ]:
                     a.identity(f(f"Analysed: {key[3]}"), [key])
+        # compliance: those whose team used Kitbags plus those whose team did not are the analysed;
+        # a rule asking a larger share of practitioners never has more users
+        rules = defaultdict(list)
+        for key in [k for k in a.known | dict.fromkeys(a.unknown) if k[:2] == (unit, "compliance")]:
+            outcome, rule = key[3].split("|")
+            arm = key[4].split(": ")[0]
+            if key[4].endswith("team used"):
+                used, unused = key, (*key[:4], f"{arm}: team did not")
+                a.identity((unit, "effectiveness", key[2], outcome, arm), [used, unused])
+                share = int(rule.split("at least ")[1].split("%")[0])
+                rules[(key[2], outcome, arm)].append((share, used, unused))
+        for found in rules.values():
+            found.sort()
+            for (_, used_lo, unused_lo), (_, used_hi, unused_hi) in zip(found, found[1:], strict=False):
+                a.bounds.append((used_hi, used_lo))
+                a.bounds.append((unused_lo, unused_hi))
         for key in [k for k in a.known | dict.fromkeys(a.unknown) if k[:2] == (unit, "stamp")]:
             a.identity(
                 key, [(unit, "flow", key[2], "Excluded (withdrew, objected or restricted)", arm) for arm in arms]
