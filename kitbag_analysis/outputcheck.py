@@ -27,7 +27,17 @@ if TYPE_CHECKING:
     from kitbag_analysis.report import Report
 
 PAGE_TABLES = {
-    "report.html": ("excluded", "participant_flow", "baseline", "effectiveness", "uptake"),
+    "report.html": (
+        "excluded",
+        "participant_flow",
+        "baseline",
+        "effectiveness",
+        "uptake",
+        "whatworks",
+        "compliance",
+        "missing_data",
+        "subgroups",
+    ),
     "data_quality.html": ("completeness", "attrition"),
 }
 

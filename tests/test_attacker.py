@@ -24,7 +24,20 @@ from kitbag_analysis.synth import SynthSpec, write_study
 C = "[c]"
 THRESHOLD = 10
 LA_UNITS = ["bexley", "haringey", "oxfordshire", "warwickshire"]
-COUNT_COLUMNS = ("Kitbags", "Control", "Kitbags n", "Control n", "Participants", "With score", "Baseline", "Follow-up")
+COUNT_COLUMNS = (
+    "Kitbags",
+    "Control",
+    "Kitbags n",
+    "Control n",
+    "Participants",
+    "With score",
+    "Baseline",
+    "Follow-up",
+    "Kitbags: team used",
+    "Kitbags: team did not",
+    "Control: team used",
+    "Control: team did not",
+)
 HIERARCHY = ("flow", "baseline", "uptake", "effectiveness", "attrition", "stamp", "compliance")
 
 
