@@ -75,6 +75,12 @@ class SynthSpec:
     seed: int = 20210423
     children: int = DEFAULT_CHILDREN
     effect_size: float = 0.2  # standardised benefit (g for scores, |log ratio| for the rest)
+    # analysis-plan.md §7 checks (benchmarks/simulation.py); the defaults leave every file as before
+    missing: str = "mcar"  # children's follow-up: "mcar" (80% at random) or "mar" (given baseline and arm)
+    uptake: float = 1.0  # share of Kitbags teams that use them; below 1 only their children's SDQ benefits
+
+
+MISSINGNESS = ("mcar", "mar")
 
 
 def _hex_ids(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
@@ -148,6 +154,12 @@ class _Generator:
         self.rng = np.random.default_rng(spec.seed)
         self.truth: dict[str, dict] = {}
         self.g = spec.effect_size
+        # a second stream for the §7 options, so the main stream (and the default study) is unchanged
+        self.extra = np.random.default_rng([spec.seed, 7])
+        if spec.missing not in MISSINGNESS:
+            raise ValueError(f"missing must be one of {MISSINGNESS}")
+        if not 0 < spec.uptake <= 1:
+            raise ValueError("uptake must be in (0, 1]")
 
     # -- teams ------------------------------------------------------------------------------
     def teams(self) -> pd.DataFrame:
@@ -160,6 +172,9 @@ class _Generator:
         teams = pd.DataFrame(rows, columns=["team_id", "local_authority", "arm", "randomised_on"])
         teams["randomised_on"] = pd.to_datetime(teams["randomised_on"])
         teams["u"] = self.rng.normal(0, 1, len(teams))  # standardised team effect
+        # a team that would use Kitbags if given them (a complier); under full uptake every team
+        teams["complier"] = True if self.spec.uptake == 1 else self.extra.random(len(teams)) < self.spec.uptake
+        teams["uses"] = (teams["arm"] == "kitbag") & teams["complier"]
         return teams
 
     def _allocate(self, teams: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -170,17 +185,29 @@ class _Generator:
         idx = self.rng.choice(len(teams), size=n, p=(weight / weight.sum()).to_numpy())
         return teams.iloc[idx].reset_index(drop=True)
 
-    def _continuous(self, name: str, follow0: np.ndarray, sd_follow: float, lo: int, hi: int) -> np.ndarray:
-        """Shift follow-up by the benefit; record the sample average effect as the truth."""
+    def _continuous(
+        self, name: str, follow0: np.ndarray, sd_follow: float, lo: int, hi: int, compliers: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Shift follow-up by the benefit (under partial uptake, only for children of teams that
+        would use Kitbags if given them); record the sample average effect of assignment as the truth, its ratio to the
+        outcome's total SD (g on the total variance, §7.1) and, with partial uptake, the average
+        effect among compliers (§7.4)."""
         shift = BENEFIT[name] * self.g * sd_follow
         f0 = np.clip(np.rint(follow0), lo, hi)
         f1 = np.clip(np.rint(follow0 + shift), lo, hi)
-        self.truth[name] = {
+        delta = f1 - f0
+        truth = {
             "scale": "difference",
-            "value": float(np.mean(f1 - f0)),
+            "value": float(np.mean(delta)),
             "effect": {"measure": "hedges_g", "value": BENEFIT[name] * self.g},
+            "g_total": float(np.mean(delta)) / sd_follow,
         }
-        return f1 - f0
+        if compliers is not None and self.spec.uptake < 1:
+            delta = delta * compliers
+            truth |= {"value": float(np.mean(delta)), "g_total": float(np.mean(delta)) / sd_follow}
+            truth["complier_value"] = float(np.mean((f1 - f0)[compliers]))
+        self.truth[name] = truth
+        return delta
 
     # -- children ---------------------------------------------------------------------------
     def children(self, teams: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -208,7 +235,7 @@ class _Generator:
         b_sdq = _score(rng, n, 14, 6, 0, 40)
         f0 = 4 + 0.6 * b_sdq + 1.0 * u + rng.normal(0, 4.5, n)
         sd = float(np.sqrt(0.36 * 36 + 1.0 + 4.5**2))
-        delta = self._continuous("sdq_total", f0, sd, 0, 40)
+        delta = self._continuous("sdq_total", f0, sd, 0, 40, kids["complier"].to_numpy(bool))
         f_sdq = (np.clip(np.rint(f0), 0, 40) + delta * arm).astype(int)
 
         # CRIES-8: item answers from a latent severity; the truth is the sample average of
@@ -241,7 +268,7 @@ class _Generator:
         frames = []
         for wave, total, cries, present, day in (
             ("baseline", b_sdq, b_cries, rng.random(n) < 0.93, -rng.integers(0, 31, n)),
-            ("followup", f_sdq, f_cries, rng.random(n) < 0.80, rng.integers(300, 365, n)),
+            ("followup", f_sdq, f_cries, rng.random(n) < self._followup_rate(kids, b_sdq), rng.integers(300, 365, n)),
         ):
             sdq = _blank(_items_from_total(SDQ, total, rng), 0.03, rng)
             sdq.columns = SDQ.columns
@@ -357,6 +384,14 @@ class _Generator:
         return frame.sort_values(["child_id", "referral_date"], ignore_index=True)
 
     # -- practitioners ----------------------------------------------------------------------
+    def _followup_rate(self, kids: pd.DataFrame, baseline: np.ndarray) -> float | np.ndarray:
+        """Chance of a follow-up measure: 0.80, or (missing at random) falling with the baseline
+        score and higher in the Kitbags arm, 0.80 on average."""
+        if self.spec.missing == "mcar":
+            return 0.80
+        arm = (kids["arm"] == "kitbag").to_numpy(float)
+        return 1 / (1 + np.exp(-(1.45 - 0.12 * (baseline - 14) + 0.3 * (arm - 0.5))))
+
     def practitioners(self, teams: pd.DataFrame) -> dict[str, pd.DataFrame]:
         rng = self.rng
         per_team = rng.integers(6, 11, len(teams))
@@ -387,12 +422,22 @@ class _Generator:
             frame = _survey(rng, staff, "practitioner_id", wave, day, arm, ((GSE, gse), (PSS10, pss)))
             frames.append(frame[present])
         measures = pd.concat(frames, ignore_index=True)
+        if self.spec.uptake < 1:  # a team uses Kitbags or not: its practitioners say so alike
+            measures = self._team_uptake(measures, staff)
         absence = self._absence(staff, arm, u)
         return {
             "practitioners": staff[["practitioner_id", "team_id", "role"]],
             "practitioner_measures": measures,
             "absence": absence,
         }
+
+    def _team_uptake(self, measures: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
+        uses = measures["practitioner_id"].map(staff.set_index("practitioner_id")["uses"])
+        kitbag = measures["practitioner_id"].map(staff.set_index("practitioner_id")["arm"]) == "kitbag"
+        follow = (measures["wave"] == "followup") & kitbag
+        n = len(measures)
+        said = np.where(uses, self.extra.choice(["sometimes", "often"], n), self.extra.choice(["never", "rarely"], n))
+        return measures.assign(kitbag_use=np.where(follow, said, measures["kitbag_use"]))
 
     def _absence(self, staff: pd.DataFrame, arm: np.ndarray, u: np.ndarray) -> pd.DataFrame:
         rng, n = self.rng, len(staff)

@@ -84,3 +84,32 @@ def test_synth_refuses_a_folder_holding_a_study(tmp_path, capsys) -> None:
     assert "already holds study files" in capsys.readouterr().err
     assert snapshot(tmp_path / "p") == before  # no CSV written beside the Parquet study
     assert main(["validate", str(tmp_path / "p")]) == 0
+
+
+def test_what_works_options_leave_the_default_study_alone() -> None:
+    """missing="mar" and uptake < 1 use a second random stream: every other value is the same."""
+    base, _ = generate(SynthSpec(children=600, seed=9))
+    other, truth = generate(SynthSpec(children=600, seed=9, missing="mar", uptake=0.5))
+    for name in ("teams", "children", "placements", "carers", "absence"):
+        pd.testing.assert_frame_equal(base[name], other[name])
+    sdq = truth["outcomes"]["sdq_total"]
+    assert abs(sdq["complier_value"]) > abs(sdq["value"])  # only compliers' children benefit
+
+
+def test_missing_at_random_depends_on_baseline() -> None:
+    files, _ = generate(SynthSpec(children=4000, seed=3, missing="mar"))
+    m = files["child_measures"]
+    base = m.loc[m["wave"] == "baseline"].set_index("child_id")
+    items = [c for c in m.columns if c.startswith("sdq_")]
+    level = base[items].apply(pd.to_numeric, errors="coerce").mean(axis=1)
+    followed = base.index.isin(m.loc[m["wave"] == "followup", "child_id"])
+    high = level > level.median()
+    assert followed[~high].mean() - followed[high].mean() > 0.05  # high baseline, more often missing
+
+
+def test_partial_uptake_is_a_team_property() -> None:
+    files, _ = generate(SynthSpec(children=600, seed=4, uptake=0.5))
+    m = files["practitioner_measures"].merge(files["practitioners"], on="practitioner_id").merge(files["teams"])
+    follow = m.loc[(m["wave"] == "followup") & (m["arm"] == "kitbag")]
+    used = follow["kitbag_use"].isin(["sometimes", "often"]).groupby(follow["team_id"]).mean()
+    assert set(used.unique()) <= {0.0, 1.0} and 0 < used.mean() < 1
