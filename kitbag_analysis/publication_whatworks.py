@@ -134,7 +134,9 @@ def compliance_table(
     by_outcome = {r.outcome: r for r in results}
     rows, count_cells = [], {}
     for (outcome, theta), part in counts.groupby(["outcome", "theta"], sort=False):
-        r = by_outcome[outcome]
+        r = by_outcome.get(outcome)
+        if r is None:
+            continue
         at = part.set_index("arm")
         rule = f"at least {theta:.0%} of practitioners{' (main rule)' if theta == MAIN_THETA else ''}"
         row: list[str | Cell] = [outcome_label(outcome), population_label(r.population), rule]

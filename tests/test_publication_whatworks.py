@@ -1,0 +1,117 @@
+"""Disclosure control of the What-Works tables (§7 under §6): each number is shown only where
+every count it rests on is shown, models follow their model, and the compliance counts are
+linked to the analysed counts in the study's table set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kitbag_analysis import publication as pb
+from kitbag_analysis import publication_whatworks as pw
+from kitbag_analysis.analysis import analyse
+from kitbag_analysis.linked import linked_set
+from kitbag_analysis.publication import SUPPRESSED, CellKey, Publisher
+from kitbag_analysis.study import load_study
+
+THRESHOLD = 10
+
+
+@pytest.fixture(scope="module")
+def pooled(small_study_master: Path):
+    study = load_study(small_study_master)
+    return study, analyse(study, "all")
+
+
+def _release(study, analysis, pattern=frozenset()):  # noqa: ANN001, ANN202
+    from kitbag_analysis.report import make_release
+
+    return make_release(study, analysis, frozenset(pattern))
+
+
+def _row(table: pb.Table, *labels: str) -> list[str]:
+    for row in table.rows:
+        if list(row[: len(labels)]) == list(labels):
+            return [c if isinstance(c, str) else c.text for c in row]
+    raise KeyError(labels)
+
+
+def test_cace_shown_only_with_all_four_compliance_counts(pooled) -> None:
+    study, analysis = pooled
+    table = _release(study, analysis).tables["compliance"]
+    counts = analysis.tables["compliance"]
+    sdq = counts.loc[(counts["outcome"] == "sdq_total") & (counts["theta"] == 0.5)].set_index("arm")
+    main = (
+        "Emotional and behavioural difficulties (SDQ total)",
+        "Children",
+        "at least 50% of practitioners (main rule)",
+    )
+    row = _row(table, *main)
+    small = (sdq[["used", "not_used"]] < THRESHOLD).to_numpy().any()
+    assert (row[-1] == SUPPRESSED) == small
+    # suppress one count by pattern (a secondary suppression): the CACE goes with it
+    key = CellKey("all", "compliance", "children", pw.compliance_row("sdq_total", 0.5), "kitbag used")
+    row = _row(_release(study, analysis, {key}).tables["compliance"], *main)
+    assert row[3] == SUPPRESSED and row[5] == SUPPRESSED and row[-1] == SUPPRESSED
+
+
+def test_mdes_attrition_and_missing_share_follow_their_counts(pooled) -> None:
+    study, analysis = pooled
+    label = ("Emotional and behavioural difficulties (SDQ total)", "Children")
+    shown = _row(_release(study, analysis).tables["whatworks"], *label)
+    analysed = CellKey("all", "effectiveness", "children", "sdq_total", "control")
+    enrolled = CellKey("all", "participant_flow", "children", "enrolled", "kitbag")
+    release = _release(study, analysis, {analysed, enrolled})
+    hidden = _row(release.tables["whatworks"], *label)
+    # g_total and the ICC are a model's; MDES, attrition and its difference rest on counts
+    assert hidden[2:4] == shown[2:4] and SUPPRESSED not in shown[2:4]
+    assert hidden[4] == SUPPRESSED  # at randomisation: enrolled
+    assert hidden[5] == SUPPRESSED  # at analysis: analysed
+    assert hidden[6] == SUPPRESSED and hidden[7] == SUPPRESSED and hidden[8] == SUPPRESSED
+    assert hidden[9] == shown[9]  # teams with no one analysed: teams are not people
+    missing = _row(release.tables["missing_data"], *label)
+    assert missing[2] == SUPPRESSED
+    assert missing[3:] == _row(_release(study, analysis).tables["missing_data"], *label)[3:]
+
+
+def test_models_below_the_residual_df_rule_are_not_shown(pooled) -> None:
+    from dataclasses import replace
+
+    study, analysis = pooled
+    results = tuple(replace(r, df_resid=5.0) if r.outcome == "gse_carer" else r for r in analysis.outcomes)
+    gse = next(r for r in results if r.outcome == "gse_carer")
+    pub = Publisher("all", THRESHOLD)
+    table = pw.whatworks_table([gse], pub, {})
+    assert [c for c in table.rows[0][2:] if c] == ["not shown"]
+    compliance, _ = pw.compliance_table([gse], analysis.tables["compliance"], pub)
+    assert {row[-1] for row in compliance.rows if row[0] == "Carer self-efficacy (GSE)"} == {"not shown"}
+
+
+def test_subgroup_table_levels_and_interactions(pooled) -> None:
+    study, analysis = pooled
+    table = pw.subgroup_table(analysis.outcomes)
+    rows = [[c for c in row] for row in table.rows]
+    assert {r[0] for r in rows} == {"Emotional and behavioural difficulties (SDQ total)", "Trauma symptoms (CRIES-8)"}
+    sdq = analysis.results["sdq_total"].what_works.subgroups
+    for name, g in sdq.items():
+        first = next(r for r in rows if r[0].startswith("Emotional") and r[1] == pw.SUBGROUPS[name].label)
+        if g.estimate is not None:
+            assert first[4].startswith(pb.fmt.decimal(g.estimate))
+        for effect in g.levels.values():
+            if effect.status != "ok":
+                assert any(r[3].startswith("not estimable") for r in rows if r[1] == pw.SUBGROUPS[name].label)
+
+
+def test_compliance_counts_are_linked(small_study_master: Path) -> None:
+    study = load_study(small_study_master)
+    linked = linked_set(study)
+    assert not linked.check()
+    totals = {i.total: i.parts for i in linked.identities if i.parts and i.parts[0].table == "compliance"}
+    key = CellKey("bexley", "effectiveness", "children", "sdq_total", "kitbag")
+    assert key in totals and len(totals[key]) == 2  # used + did not use = analysed (per θ, one shown here)
+    pooled = CellKey("all", "compliance", "children", pw.compliance_row("sdq_total", 0.5), "kitbag used")
+    parts = next(i.parts for i in linked.identities if i.total == pooled)
+    assert {p.unit for p in parts} == set(study.settings.local_authorities)
+    stricter = CellKey("all", "compliance", "children", pw.compliance_row("sdq_total", 0.75), "kitbag used")
+    assert (stricter, pooled) in linked.bounds
