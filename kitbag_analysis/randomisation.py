@@ -40,13 +40,21 @@ class TeamDesign:
         return cls(ordered["team_id"].to_numpy(), blocks, (ordered["arm"] == "kitbag").to_numpy(float))
 
     def draws(self, n: int, seed: int = SEED) -> np.ndarray:
-        """``n`` re-allocations (rows), each LA block permuted independently."""
-        rng = np.random.default_rng(seed)
-        out = np.empty((n, len(self.arms)))
-        for b in range(n):
-            for block in self.blocks:
-                out[b, block] = rng.permutation(self.arms[block])
-        return out
+        """``n`` re-allocations (rows), each LA block permuted independently (the same for every
+        outcome of a unit: computed once per design, then copied)."""
+        key = (tuple(self.team_ids), self.arms.tobytes(), tuple((b.start, b.stop) for b in self.blocks), n, seed)
+        if key not in _DRAWS:
+            rng = np.random.default_rng(seed)
+            out = np.empty((n, len(self.arms)))
+            for b in range(n):
+                for block in self.blocks:
+                    out[b, block] = rng.permutation(self.arms[block])
+            _DRAWS.clear()  # one design at a time: a unit's outcomes share it
+            _DRAWS[key] = out
+        return _DRAWS[key].copy()
+
+
+_DRAWS: dict[tuple, np.ndarray] = {}
 
 
 def gls_contrast(
