@@ -15,8 +15,8 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -31,6 +31,7 @@ from kitbag_analysis.unit_run import NOTEBOOKS, UnitOutcome, record_failure, run
 from kitbag_analysis.units import check_unit
 
 STAGING_TAG = "staging"
+POLL_SECONDS = 0.2  # how often the run looks up from its workers (Ctrl-C is taken then at the latest)
 
 
 @dataclass
@@ -132,6 +133,8 @@ def _worker_init() -> None:
     from kitbag_analysis.engine import die_with_parent
 
     die_with_parent(signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run ends its workers itself; kernels inherit this
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # spawned while the run held it
 
 
 def _execute(
@@ -157,9 +160,9 @@ def _execute(
         max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"), initializer=_worker_init
     )
     try:
-        with _ignoring_sigint():  # workers start with Ctrl-C ignored: the run ends them itself
+        with _holding_sigint():  # workers start with Ctrl-C ignored: the run ends them itself
             futures = {pool.submit(runner, *job): job for job in jobs}
-        for future in as_completed(futures):
+        for future in _completed(futures):
             job = futures[future]
             try:
                 yield future.result()
@@ -171,14 +174,27 @@ def _execute(
     pool.shutdown(wait=True)
 
 
+def _completed(futures: Iterable[Future], poll: float = POLL_SECONDS) -> Iterator[Future]:
+    """Futures as they complete, waiting in short slices. A signal may be delivered to any of the
+    process's threads (rich's, the pool's); a main thread blocked without a timeout would only
+    see the Ctrl-C when the next unit finished, so it wakes every ``poll`` seconds to take it."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+        yield from done
+
+
 @contextlib.contextmanager
-def _ignoring_sigint() -> Iterator[None]:
-    """SIGINT ignored while worker processes are spawned (they inherit it across exec)."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _holding_sigint() -> Iterator[None]:
+    """Worker processes are spawned with SIGINT blocked: they inherit the mask across exec and
+    ignore Ctrl-C first thing (`_worker_init`), so a Ctrl-C never reaches a half-started worker.
+    Only this thread blocks it: a Ctrl-C meanwhile reaches the run through another thread, and
+    the run takes it at once (never ignored, never lost)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -152,3 +152,29 @@ def test_verify_flags_hidden_files_and_pages_of_another_run(small_study_master: 
             item["sha256"] = sha256(page)
     (out / "manifest.json").write_text(json.dumps(manifest))
     assert main(["verify", str(out)]) == 1
+
+
+def test_ctrl_c_while_workers_spawn_is_taken_not_lost() -> None:
+    """The run holds SIGINT (blocked, never ignored) while it spawns workers: a Ctrl-C in that
+    moment interrupts it as soon as the spawning ends."""
+    from kitbag_analysis.batch import _holding_sigint
+
+    with pytest.raises(KeyboardInterrupt):
+        with _holding_sigint():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # held: nothing happens here
+        pytest.fail("the Ctrl-C was lost")  # pragma: no cover
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+def test_workers_ignore_ctrl_c_and_do_not_block_it() -> None:
+    """A worker (and the kernel it starts) ignores SIGINT, unblocked: the run ends it itself."""
+    code = (
+        "import signal; from kitbag_analysis.batch import _worker_init; "
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}); _worker_init(); "
+        "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, "
+        "signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set()))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"]

@@ -13,7 +13,18 @@ from kitbag_analysis import report as kb
 from kitbag_analysis.outcomes import OUTCOMES
 from kitbag_analysis.publication import SUPPRESSED
 
-SECTIONS = ("participant_flow", "baseline", "effectiveness", "uptake", "completeness", "attrition")
+SECTIONS = (
+    "participant_flow",
+    "baseline",
+    "effectiveness",
+    "uptake",
+    "whatworks",
+    "compliance",
+    "missing_data",
+    "subgroups",
+    "completeness",
+    "attrition",
+)
 
 
 def _every_section(r: kb.Report) -> str:
