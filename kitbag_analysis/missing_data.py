@@ -131,11 +131,39 @@ def missingness_model(included: pd.DataFrame, la_levels: list[str] | None) -> tu
     return out, float(result.df_resid)
 
 
+class _OLS:
+    """Ordinary least squares with the interface `MICEData` uses of statsmodels' OLS (``fit``,
+    ``params``, ``cov_params()``, ``predict``) and its numbers (tested), without building a
+    statsmodels model and its data handling on each of the chain's updates."""
+
+    def __init__(self, endog: np.ndarray, exog: np.ndarray) -> None:
+        self.endog, self.exog = endog, exog
+
+    def fit(self) -> _OLS:
+        xtx_inv = np.linalg.inv(self.exog.T @ self.exog)
+        self.params = xtx_inv @ (self.exog.T @ self.endog)
+        resid = self.endog - self.exog @ self.params
+        self._cov = xtx_inv * float(resid @ resid) / (len(self.endog) - self.exog.shape[1])
+        return self
+
+    def cov_params(self) -> np.ndarray:
+        return self._cov
+
+    @staticmethod
+    def predict(params: np.ndarray, exog: np.ndarray) -> np.ndarray:
+        return exog @ params
+
+
 class ChainedEquations(MICEData):
     """statsmodels' `MICEData` with each variable's default imputation model (OLS on an
     intercept and every other column, in column order) built directly as arrays instead of
-    through a formula: the same matrices patsy would build, the same draws, the same imputations
-    (tested), without re-parsing a formula on every update."""
+    through a formula, and fitted by `_OLS`: the same matrices patsy would build, the same draws,
+    the same imputations as `MICEData` itself (tested), without re-parsing a formula and
+    re-building a model on every update."""
+
+    def set_imputer(self, endog_name: str, **kwargs: object) -> None:  # statsmodels' signature
+        super().set_imputer(endog_name, **kwargs)
+        self.model_class[endog_name] = _OLS
 
     def _design(self, vname: str) -> tuple[np.ndarray, np.ndarray]:
         values = self.data.to_numpy(float)
@@ -184,17 +212,15 @@ def multiple_imputation(
     included = included.reset_index(drop=True)
     chain = ChainedEquations(imputation_data(included, la_levels), rng=np.random.default_rng(seed))
     chain.update_all(MI_BURN_IN)
+    X = design(included.assign(baseline=0.0), covariates, la_levels)  # the baseline column is set per data set
     estimates, variances = [], []
-    df_complete = math.nan
     for _ in range(m):
         chain.update_all(MI_SKIP + 1)
         completed = included.assign(y=chain.data["y"].to_numpy(), baseline=chain.data["baseline"].to_numpy())
-        X = design(completed, covariates, la_levels)
-        fit = fit_continuous(completed, X)
+        fit = fit_continuous(completed, X.assign(baseline=completed["baseline"].to_numpy()))
         estimates.append(fit.estimate)
         variances.append(fit.se**2)
-        df_complete = float(len(completed) - X.shape[1])
-    return rubin(np.array(estimates), np.array(variances), df_complete)
+    return rubin(np.array(estimates), np.array(variances), float(len(included) - X.shape[1]))
 
 
 def missing_data(
