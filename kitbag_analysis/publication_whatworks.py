@@ -10,7 +10,7 @@ its four compliance counts, so it is shown only where all four are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 
@@ -56,17 +56,26 @@ def _analysed(pub: Publisher, cells: dict[CellKey, Cell], r: OutcomeResult) -> l
     return [cells[k] for arm in ARMS if (k := pub.key("effectiveness", r.population, r.outcome, arm)) in cells]
 
 
-def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published: dict[CellKey, Cell]) -> Table:
-    """§7.1–7.3 per continuous outcome: g on the total variance, the unconditional ICC, the MDES
-    at randomisation and at analysis, attrition per arm, its difference and the teams lost."""
-    rows = []
+def _continuous_rows(
+    results: Iterable[OutcomeResult], rows: list[tuple], width: int
+) -> Iterator[tuple[OutcomeResult, tuple[str, str]]]:
+    """The continuous outcomes whose model is shown, with their row labels; the others get a
+    row saying why (``width`` cells after the labels) in ``rows``."""
     for r in results:
         if r.kind != "continuous":
             continue
         head = (outcome_label(r.outcome), population_label(r.population))
         if _not_shown(r):
-            rows.append((*head, _not_shown(r), "", "", "", "", "", "", ""))
+            rows.append((*head, _not_shown(r), *[""] * (width - 1)))
             continue
+        yield r, head
+
+
+def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published: dict[CellKey, Cell]) -> Table:
+    """§7.1–7.3 per continuous outcome: g on the total variance, the unconditional ICC, the MDES
+    at randomisation and at analysis, attrition per arm, its difference and the teams lost."""
+    rows: list[tuple] = []
+    for r, head in _continuous_rows(results, rows, width=8):
         w = r.what_works
 
         def key(column: str, r: OutcomeResult = r) -> CellKey:
@@ -196,14 +205,8 @@ def _cace_text(r: OutcomeResult, theta: float, basis: list[Cell], pub: Publisher
 
 def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, published: dict[CellKey, Cell]) -> Table:
     """§7.5: the share missing, the missingness model's odds ratios and MI against complete case."""
-    rows = []
-    for r in results:
-        if r.kind != "continuous":
-            continue
-        head = (outcome_label(r.outcome), population_label(r.population))
-        if _not_shown(r):
-            rows.append((*head, _not_shown(r), "", "", "", "", ""))
-            continue
+    rows: list[tuple] = []
+    for r, head in _continuous_rows(results, rows, width=6):
         md = r.what_works.missing_data
         basis = _flow(pub, published, r.population, INCLUDED) + _analysed(pub, published, r)
         share = pub.derived(

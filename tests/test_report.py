@@ -11,20 +11,10 @@ from handmade import hexid, write_folder
 
 from kitbag_analysis import report as kb
 from kitbag_analysis.outcomes import OUTCOMES
+from kitbag_analysis.outputcheck import PAGE_TABLES
 from kitbag_analysis.publication import SUPPRESSED
 
-SECTIONS = (
-    "participant_flow",
-    "baseline",
-    "effectiveness",
-    "uptake",
-    "whatworks",
-    "compliance",
-    "missing_data",
-    "subgroups",
-    "completeness",
-    "attrition",
-)
+SECTIONS = tuple(n for names in PAGE_TABLES.values() for n in names if n != "excluded")  # every page table
 
 
 def _every_section(r: kb.Report) -> str:
