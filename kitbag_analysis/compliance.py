@@ -89,7 +89,7 @@ class Cace:
             "value": self.value,
             "ci_low": self.ci_low,
             "ci_high": self.ci_high,
-            "compliance": dict(self.compliance),
+            "compliance": {arm: v if math.isfinite(v) else None for arm, v in self.compliance.items()},
         }
         if self.reason:
             out["reason"] = self.reason

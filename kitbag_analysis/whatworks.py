@@ -55,8 +55,8 @@ class WhatWorks:
         out = {
             "g_total": self.g_total,
             "icc_unconditional": self.icc_unconditional,
-            "mdes": self.mdes,
-            "attrition": self.attrition,
+            "mdes": {k: _finite(v) for k, v in self.mdes.items()},  # null: too few teams for any df
+            "attrition": {k: _finite(v) for k, v in self.attrition.items()},
             "cace": {theta: c.to_json() for theta, c in self.cace.items()},
             "missing_data": self.missing_data.to_json(),
         }
@@ -64,6 +64,11 @@ class WhatWorks:
             out["subgroups"] = {name: g.to_json() for name, g in self.subgroups.items()}
         out["permutation_p"] = self.permutation_p
         return out
+
+
+def _finite(x: float) -> float | None:
+    """A number results.json can hold (JSON has no NaN): None where it is undefined."""
+    return float(x) if math.isfinite(x) else None
 
 
 def _clamp(x: float) -> float:

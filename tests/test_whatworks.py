@@ -3,6 +3,7 @@ double-programmed against lme4, MDES and attrition on a hand-made study worked b
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -184,6 +185,8 @@ def test_mdes_at_analysis_and_randomisation_by_hand(tmp_path: Path) -> None:
     assert wk.attrition["overall"] == pytest.approx(1 - 24 / 27)
     assert wk.attrition["teams"] == pytest.approx(1 / 7)
     # missing data: 26 included, 24 analysed -> 1 - 24/26 > 5%, so both models are there
+    for entry in analysis.results.to_json()["analyses"]:  # valid JSON: no NaN anywhere
+        json.dumps(entry, allow_nan=False)
     md = result.to_json()["missing_data"]
     assert md["missing_share"] == pytest.approx(1 - 24 / 26)
     assert set(md) == {"missing_share", "missingness_model", "mi"}
