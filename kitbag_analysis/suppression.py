@@ -5,7 +5,8 @@ chosen by a mixed-integer programme (scipy's HiGHS `milp`): a binary per count; 
 to 1; in every identity a suppressed cell needs another suppressed cell; minimise what is lost,
 each cell weighing 1 + log(1 + count) (fewest cells, then the smaller ones), doubled for the
 pooled unit so that suppression falls on the local authority tables first, and a tenth for the
-compliance counts (they feed only the CACE) so that it falls on them before the main tables. A proof step follows:
+compliance counts (they feed only the CACE) so that it falls on them before the main tables; a
+suppressed compliance count is protected by other compliance counts (`CONTAINED_TABLES`). A proof step follows:
 the attacker's audit (`attack`) computes every suppressed cell's feasible interval; while one is
 narrower than the threshold, a cut asks for one more suppression among the cells linked to it,
 and the programme is solved again. The result is deterministic for the same study and settings.
@@ -30,6 +31,10 @@ POOLED_WEIGHT = 2.0
 # Counts that only feed a secondary statistic (the What-Works compliance counts of §7.4) weigh
 # less, so that suppression falls on them before the flow, baseline and effectiveness tables.
 TABLE_WEIGHT = {"compliance": 0.1}
+# ... and are protected among themselves: every analysed count is the sum of its compliance counts
+# (per rule θ), so a suppressed compliance count is covered by another compliance count, never by
+# the analysed count of the effectiveness table (the audit still proves the result).
+CONTAINED_TABLES = frozenset({"compliance"})
 MAX_ROUNDS = 100
 
 
@@ -59,6 +64,49 @@ def _weight(key: CellKey, value: int) -> float:
     return (1.0 + math.log1p(value)) * (POOLED_WEIGHT if key.unit == ALL else 1.0) * TABLE_WEIGHT.get(key.table, 1.0)
 
 
+def _release_spill(
+    linked: LinkedSet,
+    suppressed: frozenset[CellKey],
+    primary: frozenset[CellKey],
+    intervals: dict[CellKey, Interval],
+    threshold: int,
+) -> tuple[frozenset[CellKey], dict[CellKey, Interval], int]:
+    """Cuts are kept from round to round, so a main-table cell a cut asked for while a contained
+    table was being protected may no longer be needed once the pattern is safe. Each such
+    secondary cell (one sharing an identity with a contained-table cell), with the cells equal
+    to it, is shown again where the audit still passes without it: never less safe, only less lost."""
+    equal: dict[CellKey, set[CellKey]] = {}
+    spill: set[CellKey] = set()
+    for identity in linked.identities:
+        if len(identity.parts) == 1:
+            a, b = identity.total, identity.parts[0]
+            equal.setdefault(a, {a}).add(b)
+            equal.setdefault(b, {b}).add(a)
+        if any(k.table in CONTAINED_TABLES for k in identity.cells):
+            spill |= {k for k in identity.cells if k.table not in CONTAINED_TABLES}
+    released = 0
+    for key in sorted(spill & (suppressed - primary)):
+        group = frozenset(equal.get(key, {key}))
+        if key not in suppressed or group & primary:
+            continue
+        trial = suppressed - group
+        trial_intervals = _intervals(linked, trial)
+        if not audit(trial_intervals, threshold):
+            suppressed, intervals, released = trial, trial_intervals, released + len(group & suppressed)
+    return suppressed, intervals, released
+
+
+def _partners(i: int, members: list[int], keys: list[CellKey]) -> list[int]:
+    """The cells that may protect cell ``i`` of an identity: any other member, except that a cell
+    of a `CONTAINED_TABLES` table is protected by cells of its own table where it has any there
+    (its identity with a main table's total then never spreads suppression into that table)."""
+    others = [j for j in members if j != i]
+    if keys[i].table in CONTAINED_TABLES:
+        inside = [j for j in others if keys[j].table == keys[i].table]
+        return inside or others
+    return others
+
+
 def _intervals(linked: LinkedSet, suppressed: frozenset[CellKey]) -> dict[CellKey, Interval]:
     published = {k: (None if k in suppressed else v) for k, v in linked.values.items()}
     identities = [(i.total, i.parts) for i in linked.identities]
@@ -77,12 +125,14 @@ def suppression_pattern(linked: LinkedSet, threshold: int, max_rounds: int = MAX
     for identity in linked.identities:
         members = sorted({index[k] for k in identity.cells})
         for i in members:  # a suppressed cell of an identity needs a second one there
-            rows.append({i: 1.0, **{j: -1.0 for j in members if j != i}})
-    neighbours: dict[int, set[int]] = {}
+            rows.append({i: 1.0, **{j: -1.0 for j in _partners(i, members, keys)}})
+    neighbours: dict[int, set[int]] = {}  # who may protect whom: first within contained tables
+    everyone: dict[int, set[int]] = {}  # then any cell sharing an identity
     for identity in linked.identities:
-        members = {index[k] for k in identity.cells}
+        members = sorted({index[k] for k in identity.cells})
         for i in members:
-            neighbours.setdefault(i, set()).update(members - {i})
+            neighbours.setdefault(i, set()).update(_partners(i, members, keys))
+            everyone.setdefault(i, set()).update(j for j in members if j != i)
     cuts: list[dict[int, float]] = []
     lower = np.array([1.0 if k in primary else 0.0 for k in keys])
     for rounds in range(1, max_rounds + 1):
@@ -91,30 +141,38 @@ def suppression_pattern(linked: LinkedSet, threshold: int, max_rounds: int = MAX
         intervals = _intervals(linked, suppressed)
         narrow = audit(intervals, threshold)
         if not narrow:
+            suppressed, intervals, released = _release_spill(linked, suppressed, primary, intervals, threshold)
             return Pattern(
                 primary,
                 suppressed - primary,
                 intervals,
-                status="optimal; audit passed",
+                status="optimal; audit passed" + (f"; {released} cell(s) released after the audit" if released else ""),
                 rounds=rounds,
                 seconds=time.perf_counter() - started,
             )
         for cell in narrow:
-            cuts.append(_cut(index[cell.key], threshold - cell.width, chosen, values, neighbours, cell.key))
+            cuts.append(_cut(index[cell.key], threshold - cell.width, chosen, values, (neighbours, everyone), cell.key))
     raise NoSafePattern(f"no safe pattern within {max_rounds} rounds (e.g. {narrow[0].key.label})")
 
 
 def _cut(
-    i: int, needed: float, chosen: np.ndarray, values: np.ndarray, neighbours: dict[int, set[int]], key: CellKey
+    i: int,
+    needed: float,
+    chosen: np.ndarray,
+    values: np.ndarray,
+    neighbourhoods: tuple[dict[int, set[int]], ...],
+    key: CellKey,
 ) -> dict:
     """A cut that widens cell ``i``'s interval: suppress cells linked to it whose counts add up to
     at least ``needed`` (each counting at most ``needed``): sum min(v_j, needed) x_j >= needed.
     Cells sharing an identity with ``i`` come first; if all are suppressed, cells linked to its
-    suppressed component."""
-    for pool in (neighbours.get(i, set()), _linked_to(i, chosen, neighbours)):
-        candidates = sorted(j for j in pool if not chosen[j] and values[j] > 0)
-        if candidates:
-            return {j: -min(float(values[j]), needed) for j in candidates} | {"rhs": -needed}
+    suppressed component; each first among the preferred neighbours (contained tables), then
+    among all."""
+    for neighbours in neighbourhoods:
+        for pool in (neighbours.get(i, set()), _linked_to(i, chosen, neighbours)):
+            candidates = sorted(j for j in pool if not chosen[j] and values[j] > 0)
+            if candidates:
+                return {j: -min(float(values[j]), needed) for j in candidates} | {"rhs": -needed}
     raise NoSafePattern(f"no further cell can protect {key.label}")
 
 
