@@ -52,3 +52,30 @@ def test_nothing_small_nothing_suppressed() -> None:
 
 def _total(linked: LinkedSet, key: CellKey) -> Identity | None:
     return next((i for i in linked.identities if i.total == key), None)
+
+
+def compliance_set() -> LinkedSet:
+    """One LA: analysed = used + did not use at three rules (a contained table), the analysed
+    count also a flow stage. Small 'did not use' counts at two rules."""
+    n = CellKey("bexley", "effectiveness", "children", "sdq_total", "kitbag")
+    flow = CellKey("bexley", "participant_flow", "children", "analysed: sdq_total", "kitbag")
+    values = {n: 60, flow: 60}
+    identities = [Identity(flow, (n,))]
+    for theta, (used, unused) in {"0.25": (57, 3), "0.5": (52, 8), "0.75": (30, 30)}.items():
+        cells = tuple(
+            CellKey("bexley", "compliance", "children", f"sdq_total theta {theta}", f"kitbag {what}")
+            for what in ("used", "did not use")
+        )
+        values |= dict(zip(cells, (used, unused), strict=True))
+        identities.append(Identity(n, cells))
+    return LinkedSet(values=values, identities=identities)
+
+
+def test_compliance_counts_are_protected_among_themselves() -> None:
+    """A suppressed compliance count takes its partner in the compliance table, never the
+    effectiveness table's analysed count (which stays shown), and the audit passes."""
+    linked = compliance_set()
+    pattern = suppression_pattern(linked, 10)
+    assert {key.table for key in pattern.suppressed} == {"compliance"}
+    assert len(pattern.primary) == 2 and len(pattern.secondary) == 2
+    assert all(hi - lo >= 10 for lo, hi in pattern.intervals.values())
