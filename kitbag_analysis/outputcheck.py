@@ -84,6 +84,7 @@ def _audit(report: Report) -> dict:
         "solver": pattern.solver,
         "status": pattern.status,
         "rounds": pattern.rounds,
+        "released_after_audit": pattern.released,
         "study": {"primary": len(pattern.primary), "secondary": len(pattern.secondary)},
         "unit": {"primary": len(mine & pattern.primary), "secondary": len(mine & pattern.secondary)},
         "rule": f"every suppressed count's feasible interval is at least {report.threshold} wide",

@@ -53,6 +53,7 @@ class Pattern:
     status: str = ""
     rounds: int = 0
     seconds: float = 0.0
+    released: int = 0  # secondary cells shown again after the audit (`_release_spill`)
     linked: LinkedSet | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -146,7 +147,8 @@ def suppression_pattern(linked: LinkedSet, threshold: int, max_rounds: int = MAX
                 primary,
                 suppressed - primary,
                 intervals,
-                status="optimal; audit passed" + (f"; {released} cell(s) released after the audit" if released else ""),
+                status="optimal; audit passed",
+                released=released,
                 rounds=rounds,
                 seconds=time.perf_counter() - started,
             )
