@@ -30,6 +30,7 @@ from kitbag_analysis.publication import (
     model_publishable,
 )
 from kitbag_analysis.results import ARMS, OutcomeResult
+from kitbag_analysis.subgroups import LevelEffect
 
 WHATWORKS, COMPLIANCE, MISSING, SUBGROUP_TABLE = "whatworks", "compliance", "missing_data", "subgroups"
 ENROLLED, INCLUDED = "enrolled", "included"
@@ -263,9 +264,14 @@ def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, publish
     )
 
 
-def subgroup_table(results: Iterable[OutcomeResult]) -> Table:
+def subgroup_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
     """§7.6: the effect of Kitbags within each level of each pre-specified subgroup, and the
-    interaction (difference between the levels' effects) with its p-value."""
+    interaction (difference between the levels' effects) with its p-value.
+
+    A level is shown only with at least max(10, threshold) analysed in each arm, and the
+    interaction only where both levels are shown: the first level's effect is the second's plus
+    the interaction, so a hidden level (one child, say) would otherwise be their sum."""
+    least = max(MIN_PARTICIPANTS_PER_ARM, pub.threshold)
     rows = []
     for r in results:
         if not OUTCOME_BY_NAME[r.outcome].subgroups:
@@ -275,20 +281,21 @@ def subgroup_table(results: Iterable[OutcomeResult]) -> Table:
             continue
         for name, g in r.what_works.subgroups.items():
             subgroup = SUBGROUPS[name]
-            shown = g.estimate is not None and (g.df_resid or 0) >= MIN_RESIDUAL_DF
-            for i, (level, effect) in enumerate(g.levels.items()):
-                if g.estimate is None:
-                    text = f"not estimable: {g.reason}"
-                elif not shown:
-                    text = f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom"
-                elif effect.status != "ok":
-                    text = f"not estimable: {effect.reason}"
-                else:
-                    text = fmt.interval(effect.estimate, effect.ci_low, effect.ci_high)
+            model_shown = (g.df_resid or 0) >= MIN_RESIDUAL_DF
+            texts = {level: _level_text(effect, least, model_shown) for level, effect in g.levels.items()}
+            both = all(t[1] for t in texts.values())
+            for i, (level, (text, _)) in enumerate(texts.items()):
                 interaction = p = ""
-                if i == 0 and shown:
-                    interaction = f"{fmt.decimal(g.estimate)} (SE {fmt.decimal(g.se)})"
-                    p = fmt.p_value(g.p_value)
+                if i == 0:
+                    if g.estimate is None:
+                        interaction = f"not estimable: {g.reason}"
+                    elif not model_shown:
+                        interaction = f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom"
+                    elif not both:
+                        interaction = "not shown: a level is not shown"
+                    else:
+                        interaction = f"{fmt.decimal(g.estimate)} (SE {fmt.decimal(g.se)})"
+                        p = fmt.p_value(g.p_value)
                 label = subgroup_level_label(subgroup.column, level)
                 rows.append((outcome_label(r.outcome), subgroup.label, label, text, interaction, p))
     return Table(
@@ -298,9 +305,21 @@ def subgroup_table(results: Iterable[OutcomeResult]) -> Table:
         tuple(rows),
         note="Effect = adjusted difference within the level, from one model with the subgroup and its interaction "
         f"with arm. The interaction is the difference between the two levels' effects. A level with fewer than "
-        f"{MIN_PARTICIPANTS_PER_ARM} analysed in an arm is not estimable.",
+        f"{least} analysed in an arm is not shown, nor then the interaction (the level's effect is the other "
+        "level's plus the interaction).",
         label_columns=3,
     )
+
+
+def _level_text(effect: LevelEffect, least: int, model_shown: bool) -> tuple[str, bool]:
+    """A level's effect as the page shows it, and whether it is shown."""
+    if not model_shown:
+        return f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom", False
+    if min(effect.n.values()) < least:
+        return f"not shown: fewer than {least} analysed in an arm", False
+    if effect.status != "ok":
+        return f"not estimable: {effect.reason}", False
+    return fmt.interval(effect.estimate, effect.ci_low, effect.ci_high), True
 
 
 __all__ = ["compliance_row", "compliance_table", "missing_data_table", "subgroup_table", "whatworks_table"]

@@ -84,22 +84,44 @@ def fit_subgroup(
         for level, flag in ((subgroup.level, 1.0), (subgroup.other, 0.0))
     }
     if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
-        reason = "the subgroup does not vary within both arms"
-        levels = {level: LevelEffect(NOT_ESTIMABLE, n[level], reason=reason) for level in n}
-        return SubgroupResult(subgroup.name, None, levels, reason=reason)
+        return _without_interaction(frame, X, n, subgroup)
     fit = fit_continuous(frame, X)
     b_int, se_int = fit.combination({INTERACTION: 1.0})
     levels = {}
     for level, weights in ((subgroup.level, {"arm": 1.0, INTERACTION: 1.0}), (subgroup.other, {"arm": 1.0})):
-        small = min(n[level].values()) < MIN_PARTICIPANTS_PER_ARM
-        if small:
-            reason = f"fewer than {MIN_PARTICIPANTS_PER_ARM} analysed participants in an arm of this level"
-            levels[level] = LevelEffect(NOT_ESTIMABLE, n[level], reason=reason)
+        if min(n[level].values()) < MIN_PARTICIPANTS_PER_ARM:
+            levels[level] = LevelEffect(NOT_ESTIMABLE, n[level], reason=SMALL_LEVEL)
             continue
         b, se = fit.combination(weights)
         levels[level] = LevelEffect(OK, n[level], b, se, b - Z95 * se, b + Z95 * se)
     p = float(2 * stats.norm.sf(abs(b_int / se_int)))
     return SubgroupResult(subgroup.name, fit.model, levels, b_int, se_int, p, fit.df_resid)
+
+
+SMALL_LEVEL = f"fewer than {MIN_PARTICIPANTS_PER_ARM} analysed participants in an arm of this level"
+NO_INTERACTION = "the subgroup does not vary within both arms, so the interaction cannot be estimated"
+
+
+def _without_interaction(
+    frame: pd.DataFrame, X: pd.DataFrame, n: dict[str, dict[str, int]], subgroup: Subgroup
+) -> SubgroupResult:
+    """The subgroup does not vary within both arms: arm·s (and s, if constant) cannot be fitted.
+    The interaction is not estimable; a level that passes the count rule still gets the arm
+    effect of the model without the terms that cannot be fitted (its effect is then b_arm)."""
+    reduced = X.drop(columns=[INTERACTION])
+    if np.linalg.matrix_rank(reduced.to_numpy()) < reduced.shape[1]:
+        reduced = reduced.drop(columns=[S])
+    fit = fit_continuous(frame, reduced) if np.linalg.matrix_rank(reduced.to_numpy()) == reduced.shape[1] else None
+    levels = {}
+    for level in n:
+        if min(n[level].values()) < MIN_PARTICIPANTS_PER_ARM or fit is None:
+            levels[level] = LevelEffect(NOT_ESTIMABLE, n[level], reason=SMALL_LEVEL if fit else NO_INTERACTION)
+            continue
+        b, se = fit.estimate, fit.se
+        levels[level] = LevelEffect(OK, n[level], b, se, b - Z95 * se, b + Z95 * se)
+    return SubgroupResult(
+        subgroup.name, fit.model if fit else None, levels, reason=NO_INTERACTION, df_resid=fit.df_resid if fit else None
+    )
 
 
 def subgroups(

@@ -90,17 +90,38 @@ def test_models_below_the_residual_df_rule_are_not_shown(pooled) -> None:
 
 def test_subgroup_table_levels_and_interactions(pooled) -> None:
     study, analysis = pooled
-    table = pw.subgroup_table(analysis.outcomes)
-    rows = [[c for c in row] for row in table.rows]
+    table = pw.subgroup_table(analysis.outcomes, Publisher("all", THRESHOLD))
+    rows = [list(row) for row in table.rows]
     assert {r[0] for r in rows} == {"Emotional and behavioural difficulties (SDQ total)", "Trauma symptoms (CRIES-8)"}
-    sdq = analysis.results["sdq_total"].what_works.subgroups
-    for name, g in sdq.items():
-        first = next(r for r in rows if r[0].startswith("Emotional") and r[1] == pw.SUBGROUPS[name].label)
-        if g.estimate is not None:
-            assert first[4].startswith(pb.fmt.decimal(g.estimate))
-        for effect in g.levels.values():
-            if effect.status != "ok":
-                assert any(r[3].startswith("not estimable") for r in rows if r[1] == pw.SUBGROUPS[name].label)
+    for name, g in analysis.results["sdq_total"].what_works.subgroups.items():
+        mine = [r for r in rows if r[0].startswith("Emotional") and r[1] == pw.SUBGROUPS[name].label]
+        shown = [e.status == "ok" and min(e.n.values()) >= THRESHOLD for e in g.levels.values()]
+        for row, visible in zip(mine, shown, strict=True):
+            assert (row[3][:1] in "-0123456789") == visible, row
+        if all(shown) and g.estimate is not None:
+            assert mine[0][4].startswith(pb.fmt.decimal(g.estimate))
+        else:  # a hidden level would be the other level plus the interaction
+            assert not mine[0][4][:1].isdigit() and not mine[0][4].startswith("-") and mine[0][5] == ""
+
+
+def test_a_hidden_level_hides_the_interaction(pooled) -> None:
+    """One child in a level: its effect is not shown, and neither is the interaction that would
+    give it as the other level's effect plus the interaction."""
+    from dataclasses import replace
+
+    from kitbag_analysis.subgroups import LevelEffect
+
+    study, analysis = pooled
+    r = analysis.results["sdq_total"]
+    g = r.what_works.subgroups["disability"]
+    tiny = replace(g, levels={**g.levels, "yes": LevelEffect("not_estimable", {"kitbag": 1, "control": 12})})
+    ww = replace(r.what_works, subgroups={"disability": tiny})
+    table = pw.subgroup_table([replace(r, what_works=ww)], Publisher("all", THRESHOLD))
+    yes, other = table.rows
+    assert yes[3].startswith("not shown") and yes[4] == "not shown: a level is not shown" and yes[5] == ""
+    # a threshold above 10 hides a level of 10-14 too
+    table = pw.subgroup_table([r], Publisher("all", 1000))
+    assert all(row[3].startswith("not shown") for row in table.rows)
 
 
 def test_compliance_counts_are_linked(small_study_master: Path) -> None:

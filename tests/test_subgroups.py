@@ -68,7 +68,13 @@ def test_small_level_not_estimable_but_interaction_reported() -> None:
 
 
 def test_subgroup_without_variation_is_not_estimable() -> None:
+    """Nobody in the first level: no interaction, no first-level effect, but the other level (all
+    the analysed, at least 10 per arm) still gets the arm effect (§7.6's only rule is the count)."""
     frame, _ = frame_with_subgroup(team_sd=1.0)
     result = fit_subgroup(frame, pd.Series(0.0, index=frame.index), ["baseline"], None, SUBGROUPS["uasc"])
     assert result.estimate is None and result.reason
-    assert all(level.status == "not_estimable" for level in result.levels.values())
+    assert result.levels["yes"].status == "not_estimable"
+    from kitbag_analysis.models import design, fit_continuous
+
+    primary = fit_continuous(frame, design(frame, ["baseline"], None))
+    assert result.levels["no"].status == "ok" and result.levels["no"].estimate == pytest.approx(primary.estimate)
