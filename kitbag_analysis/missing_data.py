@@ -70,6 +70,13 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> P
     return Pooled(q_bar, math.sqrt(t), float(nu), q_bar - half, q_bar + half, m, u_bar, b)
 
 
+MAX_LOG_ODDS = 15.0  # |log odds ratio| + 1.96 SE beyond this: (quasi-)separation, not an estimate
+
+
+class Separation(Exception):
+    """The missingness model separates (a term's odds ratio runs off to 0 or infinity)."""
+
+
 @dataclass(frozen=True)
 class OddsRatio:
     odds_ratio: float
@@ -125,6 +132,8 @@ def missingness_model(included: pd.DataFrame, la_levels: list[str] | None) -> tu
     out = {}
     for term in X.columns.drop("const"):
         b, se = float(result.params[term]), float(result.bse[term])
+        if not (np.isfinite(b) and np.isfinite(se) and abs(b) + Z95 * se < MAX_LOG_ODDS):
+            raise Separation(term)
         out[term] = OddsRatio(
             math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se), float(2 * stats.norm.sf(abs(b / se)))
         )
@@ -238,6 +247,12 @@ def missing_data(
     try:
         model, df_resid = missingness_model(included, la_levels)
         reason = None
+    except Separation:
+        model, df_resid, reason = (
+            None,
+            None,
+            "the missingness model separates (a group with nobody or everybody missing)",
+        )
     except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as exc:
         model, df_resid, reason = None, None, f"the missingness model could not be fitted ({type(exc).__name__})"
     pooled = multiple_imputation(included, covariates, la_levels)

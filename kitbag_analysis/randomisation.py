@@ -7,7 +7,10 @@ statistic is M1's `arm` GLS estimate at M1's γ̂, held fixed (γ̂ = 0 under th
 Because arm is constant within a team, with W the other columns of the design and
 M = Ĥ⁻¹ − Ĥ⁻¹W(WᵀĤ⁻¹W)⁻¹WᵀĤ⁻¹, the estimate for a team allocation t is
 b(t) = tᵀu / tᵀKt with u = ZᵀMy and K = ZᵀMZ, both computed once per team in closed form, so
-every draw costs two small products. p = (1 + #{|b*| ≥ |b₁|}) / (1 + B).
+every draw costs two small products. p = (1 + #{|b*| ≥ |b₁|}) / (1 + B), |b*| within 1e-9
+(relative) of |b₁| counting as at least as extreme. A draw under which the arm effect cannot be
+estimated (every team with anyone analysed in one arm, tᵀKt = 0) is left out of both counts;
+with the trial's numbers of teams such draws essentially never occur.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pandas as pd
 PERMUTATIONS = 2000
 SEED = 20210423
 TIES = 1e-9  # relative: |b*| within this of |b₁| counts as at least as extreme (rounding only)
+DEGENERATE = 1e-9  # relative to the observed allocation's tᵀKt: below it a draw has no estimate
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def gls_contrast(
 def statistic(t: np.ndarray, u: np.ndarray, k: np.ndarray) -> np.ndarray:
     """b for each row of ``t`` (allocations × teams)."""
     t = np.atleast_2d(t)
-    return (t @ u) / np.einsum("bi,ij,bj->b", t, k, t)
+    return (t @ u) / _information(t, k)
 
 
 def permutation_p(
@@ -91,10 +95,20 @@ def permutation_p(
     team = frame["team_id"].map(index).to_numpy(int)
     W = X.drop(columns="arm").to_numpy(float)
     u, k = gls_contrast(frame["y"].to_numpy(float), W, team, len(design_.team_ids), gamma)
+    draws = design_.draws(n, seed)
     observed = statistic(design_.arms, u, k)[0]
-    drawn = statistic(design_.draws(n, seed), u, k)
+    # a draw that gives every team with someone analysed the same arm (within an LA, in the pooled
+    # unit: arm then lies in the span of the LA terms) has no estimate: it is left out
+    defined = _information(draws, k) > DEGENERATE * _information(design_.arms, k)[0]
+    drawn = statistic(draws[defined], u, k)
     extreme = int(np.sum(np.abs(drawn) >= abs(observed) * (1 - TIES)))
-    return (1 + extreme) / (1 + n)
+    return (1 + extreme) / (1 + int(defined.sum()))
+
+
+def _information(t: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """tᵀKt per allocation: the arm's information once the other terms are accounted for."""
+    t = np.atleast_2d(t)
+    return np.einsum("bi,ij,bj->b", t, k, t)
 
 
 __all__ = ["PERMUTATIONS", "SEED", "TeamDesign", "gls_contrast", "permutation_p", "statistic"]

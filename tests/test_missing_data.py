@@ -112,3 +112,23 @@ def test_no_missing_outcome_no_mi_section(tmp_path: Path) -> None:
     frame = analysis.frames["sdq_total"]
     fit = fit_continuous(frame, design(frame, ["baseline"], None))
     assert (result.estimate, result.se) == (fit.estimate, fit.se)
+
+
+def test_missingness_model_that_separates_is_reported_not_published(small) -> None:
+    """One LA with nobody missing: the model 'fits' with an odds ratio near 0; that is no
+    estimate, so the section says why instead (and the MI still runs)."""
+    from kitbag_analysis.missing_data import missing_data
+
+    outcome = OUTCOME_BY_NAME["sdq_total"]
+    included = outcome_frame(restrict(small, "all"), outcome)
+    las = list(small.settings.local_authorities)
+    rng = np.random.default_rng(1)
+    y = included["y"].copy()
+    y[included["local_authority"] == las[1]] = rng.integers(5, 30, int((included["local_authority"] == las[1]).sum()))
+    included = included.assign(y=y.astype(float))
+    analysed = int(included[["y", "baseline"]].notna().all(axis=1).sum())
+    md = missing_data(included, analysed, ["baseline"], las, (0.0, -1.0, 1.0))
+    assert md.missingness_model is None and "separates" in md.missingness_reason
+    assert md.mi is not None
+    json_entry = md.to_json()
+    assert json_entry["missingness_model"] is None and "separates" in json_entry["missingness_reason"]

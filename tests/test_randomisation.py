@@ -124,3 +124,29 @@ def test_deterministic_and_small_with_a_large_effect() -> None:
     assert p == permutation_p(frame, X, gamma, tdesign)
     # with 60 allocations the smallest exact p is 2/60 (the observed and its mirror image at most)
     assert p < 0.1
+
+
+def test_draws_without_an_estimate_are_left_out() -> None:
+    """Four of eight teams have anyone analysed: 2 in 70 allocations put all four in one arm,
+    where the arm effect cannot be estimated. They are left out; the rest match enumeration."""
+    frame, _ = small_design()
+    frame = frame.loc[frame["team_id"].str.startswith("BEX")].reset_index(drop=True)
+    teams = pd.DataFrame(
+        {
+            "team_id": [f"BEX-T0{k}" for k in range(1, 9)],
+            "local_authority": "bexley",
+            "arm": ["kitbag", "control", "kitbag", "control", "kitbag", "control", "kitbag", "control"],
+        }
+    )
+    X = design(frame, ["baseline"], None)
+    gamma = 0.3
+    tdesign = TeamDesign.from_teams(teams, ["bexley"])
+    with np.errstate(all="raise"):  # no division by zero anywhere
+        p = permutation_p(frame, X, gamma, tdesign)
+    allocations = [set(c) for c in combinations(teams["team_id"], 4)]
+    analysed = set(frame["team_id"])
+    usable = [a for a in allocations if 0 < len(a & analysed) < len(analysed)]
+    assert len(allocations) == 70 and len(usable) == 68
+    observed = _refit_at(frame, X, gamma, set(teams.loc[teams["arm"] == "kitbag", "team_id"]))
+    exact = np.mean([abs(_refit_at(frame, X, gamma, a)) >= abs(observed) * (1 - 1e-9) for a in usable])
+    assert abs(p - exact) < 4 * np.sqrt(exact * (1 - exact) / 2000) + 1 / 2001
