@@ -189,4 +189,8 @@ def test_mdes_at_analysis_and_randomisation_by_hand(tmp_path: Path) -> None:
         json.dumps(entry, allow_nan=False)
     md = result.to_json()["missing_data"]
     assert md["missing_share"] == pytest.approx(1 - 24 / 26)
-    assert set(md) == {"missing_share", "missingness_model", "mi"}
+    assert set(md) == {"missing_share", "missingness_model", "missingness_reason", "mi"}
+    # both missing children are in a Kitbags team: no control child is missing, so the model of
+    # missingness separates on arm and says so instead of an odds ratio of ~infinity
+    assert md["missingness_model"] is None and "separates" in md["missingness_reason"]
+    assert md["mi"]["m"] == 20
