@@ -32,3 +32,24 @@ def write_folder(folder: Path, **files: list[dict] | pd.DataFrame) -> Path:
 
 def hexid(prefix: str, n: int) -> str:
     return f"{prefix}{n:016x}"
+
+
+CHILD = {  # an ordinary child of the hand-made studies: ten years old, looked after, no flags
+    "birth_year_month": "2012-05",
+    "gender": "female",
+    "ethnicity": "WBRI",
+    "disability": "no",
+    "uasc": "no",
+    "legal_status": "cla",
+    "enrolled_on": "2021-06-10",
+}
+
+
+def withdrawal(participant_id: str, participant_type: str = "child", on: str = "2021-09-01") -> dict:
+    """A consent-register row withdrawing one participant."""
+    return {
+        "participant_id": participant_id,
+        "participant_type": participant_type,
+        "status": "withdrawn",
+        "status_changed_on": on,
+    }

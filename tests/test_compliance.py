@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from handmade import hexid, write_folder
+from handmade import hexid, withdrawal, write_folder
 
 from kitbag_analysis.compliance import cace, compliance_counts, team_use, teams_using
 from kitbag_analysis.models import Fit
@@ -77,14 +77,7 @@ def _practitioners(folder: Path) -> Path:
         {"practitioner_id": hexid("P", k), "wave": "followup", "completed_on": "2022-05-20", "kitbag_use": use}
         for k, (_, use) in answers.items()
     ]
-    consent = [
-        {
-            "participant_id": hexid("P", 12),
-            "participant_type": "practitioner",
-            "status": "withdrawn",
-            "status_changed_on": "2021-09-01",
-        }
-    ]
+    consent = [withdrawal(hexid("P", 12), "practitioner")]
     return write_folder(
         folder, teams=teams, practitioners=practitioners, practitioner_measures=measures, consent=consent
     )

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from handmade import hexid, write_folder
+from handmade import CHILD, hexid, withdrawal, write_folder
 from scipy import stats
 
 from kitbag_analysis.analysis import analyse
@@ -121,16 +121,7 @@ def mdes_study(folder: Path) -> Path:
         for t, arm in enumerate(["kitbag"] * 3 + ["control"] * 3 + ["kitbag"], start=1)
     ]
     homes = {k: f"BEX-T{(k - 1) // 4 + 1:02d}" for k in range(1, 25)} | {25: "BEX-T07", 26: "BEX-T07", 27: "BEX-T01"}
-    child = {
-        "birth_year_month": "2012-05",
-        "gender": "female",
-        "ethnicity": "WBRI",
-        "disability": "no",
-        "uasc": "no",
-        "legal_status": "cla",
-        "enrolled_on": "2021-06-10",
-    }
-    children = [{"child_id": hexid("C", k), "team_id": t, **child} for k, t in homes.items()]
+    children = [{"child_id": hexid("C", k), "team_id": t, **CHILD} for k, t in homes.items()]
     rng = np.random.default_rng(7)
     measures = []
     for k in range(1, 28):
@@ -143,14 +134,7 @@ def mdes_study(folder: Path) -> Path:
             measures.append(
                 {"child_id": hexid("C", k), "wave": wave, "informant": "carer", "assessed_on": day, **_sdq(emotional)}
             )
-    consent = [
-        {
-            "participant_id": hexid("C", 27),
-            "participant_type": "child",
-            "status": "withdrawn",
-            "status_changed_on": "2021-09-01",
-        }
-    ]
+    consent = [withdrawal(hexid("C", 27))]
     return write_folder(folder, teams=teams, children=children, child_measures=measures, consent=consent)
 
 
