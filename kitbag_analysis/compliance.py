@@ -79,10 +79,6 @@ class Cace:
     ci_high: float | None = None
     reason: str | None = None
 
-    @property
-    def main(self) -> bool:
-        return self.theta == MAIN_THETA
-
     def to_json(self) -> dict[str, Any]:
         out = {
             "status": self.status,

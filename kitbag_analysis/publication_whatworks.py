@@ -136,13 +136,11 @@ def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published:
     )
 
 
-def compliance_table(
-    results: Iterable[OutcomeResult], counts: pd.DataFrame, pub: Publisher
-) -> tuple[Table, dict[CellKey, Cell]]:
+def compliance_table(results: Iterable[OutcomeResult], counts: pd.DataFrame, pub: Publisher) -> Table:
     """§7.4: per continuous outcome and rule θ, the analysed whose team used Kitbags (and did
-    not) per arm, the share who did and the CACE. Returns the table and its count cells."""
+    not) per arm, the share who did and the CACE."""
     by_outcome = {r.outcome: r for r in results}
-    rows, count_cells = [], {}
+    rows = []
     for (outcome, theta), part in counts.groupby(["outcome", "theta"], sort=False):
         r = by_outcome.get(outcome)
         if r is None:
@@ -162,10 +160,9 @@ def compliance_table(
             )
             row += [used, unused, pct]
             basis += [used, unused]
-            count_cells |= {used.key: used, unused.key: unused}
         row.append(_cace_text(r, theta, basis, pub))
         rows.append(tuple(row))
-    table = Table(
+    return Table(
         COMPLIANCE,
         "Compliance and the complier average causal effect (CACE)",
         (
@@ -188,7 +185,6 @@ def compliance_table(
         "its row: shown only where they are.",
         label_columns=3,
     )
-    return table, count_cells
 
 
 def _cace_text(r: OutcomeResult, theta: float, basis: list[Cell], pub: Publisher) -> str | Cell:

@@ -146,7 +146,7 @@ def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[pb.Cel
     effectiveness = release.tables["effectiveness"]
     published = {c.key: c for c in flow.cells() + effectiveness.cells()}
     release.tables["whatworks"] = pw.whatworks_table(analysis.outcomes, pub, published)
-    release.tables["compliance"], _ = pw.compliance_table(analysis.outcomes, analysis.tables["compliance"], pub)
+    release.tables["compliance"] = pw.compliance_table(analysis.outcomes, analysis.tables["compliance"], pub)
     release.tables["missing_data"] = pw.missing_data_table(analysis.outcomes, pub, published)
     release.tables["subgroups"] = pw.subgroup_table(analysis.outcomes, pub)
     release.tables["summary"] = pb.summary_table(

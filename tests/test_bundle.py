@@ -59,6 +59,21 @@ def test_results_json_holds_the_plans_models(batch_dir: Path, small_study_master
         assert entry["se"] == pytest.approx(fit.bse["arm"], rel=1e-9)
         assert entry["effect"]["value"] == pytest.approx(np.exp(fit.params["arm"]), rel=1e-9)
         assert written["unit"] == unit and set(written["excluded"]) == {"child", "practitioner", "carer"}
+        # analysis-plan.md §7 through the batch: every ok continuous outcome carries its fields
+        sdq = next(a for a in written["analyses"] if a["outcome"] == "sdq_total")
+        assert sdq["status"] == "ok"
+        assert {"g_total", "icc_unconditional", "mdes", "attrition", "cace", "missing_data", "permutation_p"} <= set(
+            sdq
+        )
+        assert set(sdq["cace"]) == {"0.25", "0.5", "0.75"} and set(sdq["subgroups"]) == {
+            "looked_after",
+            "uasc",
+            "disability",
+        }
+        assert 0 < sdq["permutation_p"] <= 1
+        page = (batch_dir / unit / "report.html").read_text()
+        for table in ("whatworks", "compliance", "missing_data", "subgroups"):
+            assert f'id="table-{table}"' in page
 
 
 def pd_codes(series):  # noqa: ANN001, ANN201

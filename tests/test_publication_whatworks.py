@@ -84,7 +84,7 @@ def test_models_below_the_residual_df_rule_are_not_shown(pooled) -> None:
     pub = Publisher("all", THRESHOLD)
     table = pw.whatworks_table([gse], pub, {})
     assert [c for c in table.rows[0][2:] if c] == ["not shown"]
-    compliance, _ = pw.compliance_table([gse], analysis.tables["compliance"], pub)
+    compliance = pw.compliance_table([gse], analysis.tables["compliance"], pub)
     assert {row[-1] for row in compliance.rows if row[0] == "Carer self-efficacy (GSE)"} == {"not shown"}
 
 

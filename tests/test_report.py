@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from handmade import hexid, write_folder
+from handmade import CHILD, hexid, write_folder
 
 from kitbag_analysis import report as kb
 from kitbag_analysis.outcomes import OUTCOMES
@@ -51,13 +51,7 @@ def test_la_without_teams_is_not_estimable(tmp_path: Path) -> None:
         {
             "child_id": hexid("C", k),
             "team_id": f"HAR-T0{k % 4 + 1}",
-            "birth_year_month": "2012-05",
-            "gender": "female",
-            "ethnicity": "WBRI",
-            "disability": "no",
-            "uasc": "no",
-            "legal_status": "cla",
-            "enrolled_on": "2021-06-10",
+            **CHILD,
         }
         for k in range(8)
     ]

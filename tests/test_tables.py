@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from handmade import hexid, write_folder
+from handmade import CHILD, hexid, write_folder
 
 from kitbag_analysis.outcomes import OUTCOMES, analysis_frame
 from kitbag_analysis.study import load_study
@@ -38,13 +38,7 @@ def small_trial(folder: Path) -> Path:
         {
             "child_id": hexid("C", k),
             "team_id": team,
-            "birth_year_month": "2012-05",
-            "gender": "female",
-            "ethnicity": "WBRI",
-            "disability": "no",
-            "uasc": "no",
-            "legal_status": "cla",
-            "enrolled_on": "2021-06-10",
+            **CHILD,
         }
         for k, team in homes.items()
     ]
