@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from kitbag_analysis.analysis import analyse
-from kitbag_analysis.study import load_study
-from kitbag_analysis.synth import DEFAULT_CHILDREN, SynthSpec, write_study
+from kitbag_analysis.analysis.analyse import analyse
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.synthetic.generate import DEFAULT_CHILDREN, SynthSpec, write_study
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kitbag_analysis.synth import SynthSpec, write_study
-from kitbag_analysis.unit_run import DATA_QUALITY, EFFECTIVENESS
+from kitbag_analysis.runs.unit import DATA_QUALITY, EFFECTIVENESS
+from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 BIN = Path(sys.executable).parent
 UNITS = ["bexley", "haringey", "oxfordshire", "warwickshire", "all"]

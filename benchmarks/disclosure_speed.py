@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from kitbag_analysis.linked import linked_set
-from kitbag_analysis.study import load_study
-from kitbag_analysis.suppression import _intervals, suppression_pattern
-from kitbag_analysis.synth import SynthSpec, write_study
+from kitbag_analysis.sdc.linked import linked_set
+from kitbag_analysis.sdc.pattern import _intervals, suppression_pattern
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 
 def main() -> None:

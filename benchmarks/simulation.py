@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kitbag_analysis.analysis import analyse_outcome
-from kitbag_analysis.outcomes import OUTCOME_BY_NAME
-from kitbag_analysis.study import load_study
-from kitbag_analysis.synth import TRUTH_FILE, SynthSpec, write_study
-from kitbag_analysis.units import ALL, restrict
+from kitbag_analysis.analysis.analyse import analyse_outcome
+from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.study.units import ALL, restrict
+from kitbag_analysis.synthetic.generate import TRUTH_FILE, SynthSpec, write_study
 
 
 def replicate(args: tuple[int, int, float, str, float]) -> dict[str, float | str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts import validate_study
-from kitbag_analysis.synth import DEFAULT_CHILDREN, SynthSpec, write_study
+from kitbag_analysis.synthetic.generate import DEFAULT_CHILDREN, SynthSpec, write_study
 
 
 def best_of(repeat: int, fn) -> float:

@@ -14,17 +14,17 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from kitbag_analysis.analysis import analyse
-from kitbag_analysis.compliance import cace, compliance_counts
-from kitbag_analysis.missing_data import missing_data
-from kitbag_analysis.models import design, fit_continuous
-from kitbag_analysis.outcomes import OUTCOMES, analysis_frame, outcome_frame
-from kitbag_analysis.randomisation import TeamDesign, permutation_p
-from kitbag_analysis.study import load_study
-from kitbag_analysis.subgroups import subgroups
-from kitbag_analysis.synth import SynthSpec, write_study
-from kitbag_analysis.units import ALL, restrict
-from kitbag_analysis.whatworks import unconditional
+from kitbag_analysis.analysis.analyse import analyse
+from kitbag_analysis.analysis.models import design, fit_continuous
+from kitbag_analysis.analysis.outcomes import OUTCOMES, analysis_frame, outcome_frame
+from kitbag_analysis.analysis.whatworks.compliance import cace, compliance_counts
+from kitbag_analysis.analysis.whatworks.missing_data import missing_data
+from kitbag_analysis.analysis.whatworks.outcome_stats import unconditional
+from kitbag_analysis.analysis.whatworks.randomisation import TeamDesign, permutation_p
+from kitbag_analysis.analysis.whatworks.subgroups import subgroups
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.study.units import ALL, restrict
+from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 
 def timed(cost: dict[str, float], name: str, step: Callable[..., object], *args: object) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data_contracts.failures import Failure, failures_from_mask
 from data_contracts.participants import LINKS
-from data_contracts.report import Failure, failures_from_mask
 from data_contracts.settings import StudySettings
 
 

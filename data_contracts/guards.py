@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data_contracts.report import Failure, failure
+from data_contracts.failures import Failure, failure
 
 # Separators people type inside an identifier: space (also no-break and thin spaces), hyphen, dot.
 SEP = "[ \u00a0\u2007\u202f.\\-]"

@@ -1,7 +1,7 @@
 """The questionnaires of the study, declared once as data.
 
 The contracts read the item columns and their allowed values from here; the scorer
-(`kitbag_analysis.scoring`) reads the reverse items, pro-rating rule and parts. A new scale
+(`kitbag_analysis.analysis.scoring`) reads the reverse items, pro-rating rule and parts. A new scale
 is a new `Instrument(...)` below, not new code (analysis-plan.md §1).
 """
 

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from data_contracts.errors import UnusableInput
-from data_contracts.report import Failure, failures_from_mask
+from data_contracts.failures import Failure, failures_from_mask
 
 DATA_SUFFIXES = (".csv", ".parquet")
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"

@@ -11,7 +11,7 @@ import pandera.pandas as pa
 
 from data_contracts import crossfile, guards, reading
 from data_contracts.errors import UnusableInput
-from data_contracts.report import Failure, ValidationReport
+from data_contracts.failures import Failure, ValidationReport
 from data_contracts.schemas import CONTRACTS, rule_column
 from data_contracts.settings import StudySettings, read_settings
 

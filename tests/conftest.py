@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kitbag_analysis.synth import SynthSpec, write_study
+from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 SMALL = SynthSpec(seed=7, children=400)
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from data_contracts.schemas import CONTRACTS
 from data_contracts.settings import settings_toml
-from kitbag_analysis.synth import SETTINGS
+from kitbag_analysis.synthetic.generate import SETTINGS
 
 
 def columns(name: str) -> list[str]:

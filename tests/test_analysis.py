@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from conftest import read_csv_text
 
-from kitbag_analysis.analysis import analyse
-from kitbag_analysis.outcomes import OUTCOMES
-from kitbag_analysis.study import load_study
-from kitbag_analysis.synth import TRUTH_FILE, SynthSpec, write_study
+from kitbag_analysis.analysis.analyse import analyse
+from kitbag_analysis.analysis.outcomes import OUTCOMES
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.synthetic.generate import TRUTH_FILE, SynthSpec, write_study
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ from lxml import html as lxml_html
 from scipy.linalg import null_space
 
 from kitbag_analysis.cli import main
-from kitbag_analysis.release_audit import audit_bundle
-from kitbag_analysis.synth import SynthSpec, write_study
+from kitbag_analysis.sdc.audit import audit_bundle
+from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 C = "[c]"
 THRESHOLD = 10
@@ -312,8 +312,8 @@ def test_kitbag_audit_passes_then_names_a_revealed_cell(bundle: Path, tmp_path: 
     import json
     import shutil
 
-    from kitbag_analysis.linked import linked_set
-    from kitbag_analysis.study import load_study
+    from kitbag_analysis.sdc.linked import linked_set
+    from kitbag_analysis.study.load import load_study
 
     assert main(["audit", str(bundle)]) == 0
     copy = tmp_path / "copy"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kitbag_analysis.batch import output_lock
 from kitbag_analysis.cli import main
-from kitbag_analysis.private_cache import PREFIX
+from kitbag_analysis.runs.batch import output_lock
+from kitbag_analysis.runs.private_folder import PREFIX
 
 KITBAG = [sys.executable, "-m", "kitbag_analysis.cli"]
 PARTICIPANT_ID = re.compile(rb"[CPF][0-9a-f]{16}")
@@ -145,7 +145,7 @@ def test_verify_flags_hidden_files_and_pages_of_another_run(small_study_master: 
     page = out / "warwickshire" / "report.html"
     page.write_bytes((other / "warwickshire" / "report.html").read_bytes())  # a page from another run
     manifest = json.loads((out / "manifest.json").read_text())
-    from kitbag_analysis.iorw import sha256
+    from kitbag_analysis.atomic import sha256
 
     for item in manifest["outputs"]:  # even with its hash patched in, the run id gives it away
         if item["path"] == "warwickshire/report.html":
@@ -157,7 +157,7 @@ def test_verify_flags_hidden_files_and_pages_of_another_run(small_study_master: 
 def test_ctrl_c_while_workers_spawn_is_taken_not_lost() -> None:
     """The run holds SIGINT (blocked, never ignored) while it spawns workers: a Ctrl-C in that
     moment interrupts it as soon as the spawning ends."""
-    from kitbag_analysis.batch import _holding_sigint
+    from kitbag_analysis.runs.batch import _holding_sigint
 
     with pytest.raises(KeyboardInterrupt):
         with _holding_sigint():
@@ -171,7 +171,7 @@ def test_ctrl_c_while_workers_spawn_is_taken_not_lost() -> None:
 def test_workers_ignore_ctrl_c_and_do_not_block_it() -> None:
     """A worker (and the kernel it starts) ignores SIGINT, unblocked: the run ends it itself."""
     code = (
-        "import signal; from kitbag_analysis.batch import _worker_init; "
+        "import signal; from kitbag_analysis.runs.batch import _worker_init; "
         "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}); _worker_init(); "
         "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, "
         "signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set()))"

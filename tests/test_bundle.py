@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from kitbag_analysis import batch, unit_run
+from kitbag_analysis.atomic import sha256
 from kitbag_analysis.cli import main
-from kitbag_analysis.iorw import sha256
-from kitbag_analysis.study import load_study
+from kitbag_analysis.runs import batch
+from kitbag_analysis.runs import unit as unit_run
+from kitbag_analysis.study.load import load_study
 
 BIN = Path(sys.executable).parent
 UNITS = ["bexley", "haringey", "oxfordshire", "warwickshire", "all"]
@@ -44,8 +45,8 @@ def test_results_json_holds_the_plans_models(batch_dir: Path, small_study_master
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    from kitbag_analysis.outcomes import OUTCOME_BY_NAME, analysis_frame
-    from kitbag_analysis.units import restrict
+    from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME, analysis_frame
+    from kitbag_analysis.study.units import restrict
 
     study = load_study(small_study_master)
     for unit, formula in (("bexley", "y ~ arm"), ("all", "y ~ arm + C(local_authority)")):

@@ -47,10 +47,10 @@ def test_installed_entry_point(study: Path) -> None:
 
 
 def test_demo_runs_on_a_fresh_folder(tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr("kitbag_analysis.synth.DEFAULT_CHILDREN", 400)
-    from kitbag_analysis import synth
+    monkeypatch.setattr("kitbag_analysis.synthetic.generate.DEFAULT_CHILDREN", 400)
+    from kitbag_analysis.synthetic import generate
 
-    monkeypatch.setattr(synth.SynthSpec, "__init__", _small_spec_init(synth.SynthSpec.__init__))
+    monkeypatch.setattr(generate.SynthSpec, "__init__", _small_spec_init(generate.SynthSpec.__init__))
     assert main(["demo", "--study", str(tmp_path / "syn"), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "bexley" in out and "all" in out and (tmp_path / "syn" / "study.toml").exists()

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from handmade import hexid, withdrawal, write_folder
 
-from kitbag_analysis.compliance import cace, compliance_counts, team_use, teams_using
-from kitbag_analysis.models import Fit
-from kitbag_analysis.study import load_study
-from kitbag_analysis.units import restrict
+from kitbag_analysis.analysis.models import Fit
+from kitbag_analysis.analysis.whatworks.compliance import cace, compliance_counts, team_use, teams_using
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.study.units import restrict
 
 
 def _counts(used: dict[str, tuple[int, int]]) -> pd.DataFrame:

@@ -17,8 +17,8 @@ import pytest
 
 from data_contracts import validate_study
 from data_contracts.participants import PARTICIPANTS
-from kitbag_analysis import privacy
-from kitbag_analysis.synth import SynthSpec, write_study
+from kitbag_analysis.rights import erase
+from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 KITBAG = [sys.executable, "-m", "kitbag_analysis.cli"]
 KILLS_PER_FORMAT = 10
@@ -37,13 +37,13 @@ def reference(request, tmp_path_factory) -> tuple[Path, dict, set[str], float]:
     """A study, the log entry of an uninterrupted erasure of it, the erased ids, its duration."""
     root = tmp_path_factory.mktemp(f"erase-{request.param}")
     master = write_study(root / "master", SynthSpec(seed=11, children=400), fmt=request.param)
-    ids = set().union(*privacy.plan_erasure(master).ids.values())
+    ids = set().union(*erase.plan_erasure(master).ids.values())
     clean = root / "clean"
     shutil.copytree(master, clean)
     started = time.perf_counter()
     assert _erase(clean).returncode == 0
     seconds = time.perf_counter() - started
-    entry = json.loads((clean / privacy.ERASURE_LOG).read_text())[-1]
+    entry = json.loads((clean / erase.ERASURE_LOG).read_text())[-1]
     return master, entry, ids, seconds
 
 
@@ -66,7 +66,7 @@ def test_killed_erasure_is_finished_and_logged_by_the_rerun(reference, tmp_path:
             for name in p.files:
                 path = next(study.glob(f"{name}.*"))
                 assert not _read(path)[p.id_column].isin(ids).any(), (k, name)
-        log = json.loads((study / privacy.ERASURE_LOG).read_text())
+        log = json.loads((study / erase.ERASURE_LOG).read_text())
         assert len(log) == 1 and log[0]["status"] == "completed", (k, log)
         assert log[0]["rows_removed"] == expected["rows_removed"]
         assert log[0]["participants"] == expected["participants"]
@@ -79,7 +79,7 @@ def test_interrupted_between_renames_is_completed_with_the_announced_counts(refe
     master, expected, _ids, _seconds = reference
     study = tmp_path / "s"
     shutil.copytree(master, study)
-    real, calls = privacy._replace, []
+    real, calls = erase._replace, []
 
     def crash_after_two(source: Path, target: Path) -> None:
         if len(calls) == 2:
@@ -87,13 +87,13 @@ def test_interrupted_between_renames_is_completed_with_the_announced_counts(refe
         calls.append(target)
         real(source, target)
 
-    monkeypatch.setattr(privacy, "_replace", crash_after_two)
-    with pytest.raises(privacy.KitbagError):
-        privacy.apply_erasure(study, privacy.plan_erasure(study))
-    assert privacy.interrupted_erasure(study)["rows_removed"] == expected["rows_removed"]
+    monkeypatch.setattr(erase, "_replace", crash_after_two)
+    with pytest.raises(erase.KitbagError):
+        erase.apply_erasure(study, erase.plan_erasure(study))
+    assert erase.interrupted_erasure(study)["rows_removed"] == expected["rows_removed"]
     assert validate_study(study).report.ok  # dependent files first: still consistent
-    monkeypatch.setattr(privacy, "_replace", real)
-    entry = privacy.apply_erasure(study, privacy.plan_erasure(study))
+    monkeypatch.setattr(erase, "_replace", real)
+    entry = erase.apply_erasure(study, erase.plan_erasure(study))
     assert entry["status"] == "completed" and entry["rows_removed"] == expected["rows_removed"]
     assert not list(study.glob(".*.erase-*"))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kitbag_analysis import formatting as fmt
+from kitbag_analysis.sdc import formats as fmt
 
 
 def test_numbers_read_right() -> None:

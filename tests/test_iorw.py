@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kitbag_analysis import iorw
+from kitbag_analysis import atomic
 
 
 def test_write_text_replaces_whole_and_leaves_no_temporary(tmp_path: Path) -> None:
     target = tmp_path / "a.json"
     target.write_text("old")
-    iorw.write_text(target, "new")
+    atomic.write_text(target, "new")
     assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
 
 
@@ -26,7 +26,7 @@ def test_a_failing_writer_leaves_the_old_file(tmp_path: Path) -> None:
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        iorw.write_with(target, broken)
+        atomic.write_with(target, broken)
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
 
 
@@ -34,15 +34,15 @@ def test_publish_dir_swaps_whole_folders(tmp_path: Path) -> None:
     final = tmp_path / "unit"
     final.mkdir()
     (final / "old.html").write_text("old")
-    with iorw.staging_dir(final) as staged:
+    with atomic.staging_dir(final) as staged:
         (staged / "new.html").write_text("new")
-        iorw.publish_dir(staged, final)
+        atomic.publish_dir(staged, final)
     assert [p.name for p in final.iterdir()] == ["new.html"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["unit"]  # no staging or old copy left
 
 
 def test_staging_is_removed_when_not_published(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError), iorw.staging_dir(tmp_path / "unit") as staged:
+    with pytest.raises(RuntimeError), atomic.staging_dir(tmp_path / "unit") as staged:
         (staged / "x").write_text("x")
         raise RuntimeError
     assert list(tmp_path.iterdir()) == []
@@ -51,4 +51,4 @@ def test_staging_is_removed_when_not_published(tmp_path: Path) -> None:
 def test_sha256(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_bytes(b"kitbag")
-    assert iorw.sha256(path) == hashlib.sha256(b"kitbag").hexdigest()
+    assert atomic.sha256(path) == hashlib.sha256(b"kitbag").hexdigest()

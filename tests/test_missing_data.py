@@ -12,12 +12,12 @@ import pytest
 from scipy import stats
 from statsmodels.imputation.mice import MICEData
 
-from kitbag_analysis.analysis import analyse
-from kitbag_analysis.missing_data import ChainedEquations, multiple_imputation, rubin
-from kitbag_analysis.models import design, fit_continuous
-from kitbag_analysis.outcomes import OUTCOME_BY_NAME, outcome_frame
-from kitbag_analysis.study import load_study
-from kitbag_analysis.units import restrict
+from kitbag_analysis.analysis.analyse import analyse
+from kitbag_analysis.analysis.models import design, fit_continuous
+from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME, outcome_frame
+from kitbag_analysis.analysis.whatworks.missing_data import ChainedEquations, multiple_imputation, rubin
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.study.units import restrict
 
 
 def test_rubins_rules_by_hand() -> None:
@@ -117,7 +117,7 @@ def test_no_missing_outcome_no_mi_section(tmp_path: Path) -> None:
 def test_missingness_model_that_separates_is_reported_not_published(small) -> None:
     """One LA with nobody missing: the model 'fits' with an odds ratio near 0; that is no
     estimate, so the section says why instead (and the MI still runs)."""
-    from kitbag_analysis.missing_data import missing_data
+    from kitbag_analysis.analysis.whatworks.missing_data import missing_data
 
     outcome = OUTCOME_BY_NAME["sdq_total"]
     included = outcome_frame(restrict(small, "all"), outcome)

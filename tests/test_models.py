@@ -12,7 +12,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
-from kitbag_analysis.models import (
+from kitbag_analysis.analysis.models import (
     ICC_FLOOR,
     NotEstimable,
     check_estimable,
@@ -158,7 +158,7 @@ def test_not_estimable_rules() -> None:
 @pytest.mark.parametrize("name", list(RESULTS.index))
 def test_closed_form_likelihood_is_statsmodels(name: str) -> None:
     """The per-team closed form the search evaluates is statsmodels' profiled REML likelihood."""
-    from kitbag_analysis.models import TeamSums, statsmodels_reml_loglike
+    from kitbag_analysis.analysis.models import TeamSums, statsmodels_reml_loglike
 
     frame, X = _fixture(name)
     y, x = frame["y"].to_numpy(float), X.to_numpy()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
+from kitbag_analysis.analysis.labels import LEVELS
+from kitbag_analysis.analysis.outcomes import OUTCOMES
 from kitbag_analysis.cli import main
-from kitbag_analysis.labels import LEVELS
-from kitbag_analysis.outcomes import OUTCOMES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PDFTOTEXT = shutil.which("pdftotext")

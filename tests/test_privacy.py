@@ -13,8 +13,8 @@ from conftest import read_csv_text, rewrite, snapshot
 
 from data_contracts import validate_study
 from data_contracts.schemas import ARCHIVE_CONTRACTS
-from kitbag_analysis import privacy
 from kitbag_analysis.cli import main
+from kitbag_analysis.rights import erase
 
 ANY_ID = re.compile(r"[CPF][0-9a-f]{16}")
 PARTICIPANT_FILES = {
@@ -65,7 +65,7 @@ def test_erase_apply(study: Path, capsys) -> None:
         assert len(after) == len(before) - before[col].isin(early).sum(), f
     assert early <= set(read_csv_text(study / "consent.csv")["participant_id"])  # register kept
     assert validate_study(study).report.ok
-    log = (study / privacy.ERASURE_LOG).read_text()
+    log = (study / erase.ERASURE_LOG).read_text()
     assert not ANY_ID.search(log)
     entry = json.loads(log)[-1]
     assert entry["rows_removed"] and all(
@@ -87,7 +87,7 @@ def test_crash_between_files_leaves_every_file_valid(
     assert main(["erase", str(finished), "--apply"]) == 0
     old, new = snapshot(study), snapshot(finished)
     calls = {"n": 0}
-    real = privacy._replace
+    real = erase._replace
 
     def crashing(src, dst):
         if calls["n"] == crash_after:
@@ -95,23 +95,23 @@ def test_crash_between_files_leaves_every_file_valid(
         calls["n"] += 1
         return real(src, dst)
 
-    monkeypatch.setattr(privacy, "_replace", crashing)
+    monkeypatch.setattr(erase, "_replace", crashing)
     assert main(["erase", str(study), "--apply"]) == 2
     assert "run `kitbag erase" in capsys.readouterr().err
     now = snapshot(study)
-    assert set(now) == set(old) | {privacy.ERASURE_LOG}  # no temporary file left; the intent is logged
-    assert json.loads(now.pop(privacy.ERASURE_LOG))[-1]["status"] == "started"
+    assert set(now) == set(old) | {erase.ERASURE_LOG}  # no temporary file left; the intent is logged
+    assert json.loads(now.pop(erase.ERASURE_LOG))[-1]["status"] == "started"
     for name, data in now.items():
         assert data in (old[name], new.get(name)), name  # each file old or new, never torn
     assert sum(now[n] != old[n] for n in now) == crash_after
     assert validate_study(study).report.ok
-    monkeypatch.setattr(privacy, "_replace", real)
+    monkeypatch.setattr(erase, "_replace", real)
     assert main(["erase", str(study), "--apply"]) == 0  # the re-run finishes and completes the entry
     done = snapshot(study)
-    log = json.loads(done.pop(privacy.ERASURE_LOG))
+    log = json.loads(done.pop(erase.ERASURE_LOG))
     assert len(log) == 1 and log[0]["status"] == "completed"
-    assert log[0]["rows_removed"] == json.loads(new[privacy.ERASURE_LOG])[-1]["rows_removed"]
-    assert done == {k: v for k, v in new.items() if k != privacy.ERASURE_LOG}
+    assert log[0]["rows_removed"] == json.loads(new[erase.ERASURE_LOG])[-1]["rows_removed"]
+    assert done == {k: v for k, v in new.items() if k != erase.ERASURE_LOG}
 
 
 def test_export_subject(study: Path, tmp_path: Path, capsys) -> None:
@@ -157,7 +157,7 @@ def test_retention(study: Path, capsys) -> None:
     assert main(["retention", str(study), "--today", "2023-03-01"]) == 1
     out = capsys.readouterr().out
     assert "PAST RETENTION" in out and "children.csv" in out and "consent.csv" in out
-    assert str(privacy.retention_due(pd.Timestamp("2024-02-29").date())) == "2025-02-28"
+    assert str(erase.retention_due(pd.Timestamp("2024-02-29").date())) == "2025-02-28"
 
 
 def test_archive(study: Path, tmp_path: Path) -> None:
@@ -171,8 +171,8 @@ def test_archive(study: Path, tmp_path: Path) -> None:
     gone = set(latest.loc[latest["status"] != "active", "participant_id"])
     assert not gone & _held(out)
     assert not gone & set(read_csv_text(out / "consent.csv")["participant_id"])
-    manifest = json.loads((out / privacy.ARCHIVE_MANIFEST).read_text())
-    from kitbag_analysis.iorw import sha256
+    manifest = json.loads((out / erase.ARCHIVE_MANIFEST).read_text())
+    from kitbag_analysis.atomic import sha256
 
     for item in manifest["files"]:
         assert sha256(out / item["path"]) == item["sha256"]

@@ -8,7 +8,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kitbag_analysis.publication import (
+from kitbag_analysis.analysis.results import Effect, OutcomeResult
+from kitbag_analysis.sdc.release_tables import (
     SUPPRESSED,
     CellKey,
     Publisher,
@@ -18,7 +19,6 @@ from kitbag_analysis.publication import (
     flow_table,
     model_publishable,
 )
-from kitbag_analysis.results import Effect, OutcomeResult
 
 FLOW = pd.DataFrame(
     [

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kitbag_analysis import publication as pb
-from kitbag_analysis import publication_whatworks as pw
-from kitbag_analysis.analysis import analyse
-from kitbag_analysis.linked import linked_set
-from kitbag_analysis.publication import SUPPRESSED, CellKey, Publisher
-from kitbag_analysis.study import load_study
+from kitbag_analysis.analysis.analyse import analyse
+from kitbag_analysis.sdc import release_tables as pb
+from kitbag_analysis.sdc import whatworks_tables as pw
+from kitbag_analysis.sdc.linked import linked_set
+from kitbag_analysis.sdc.release_tables import SUPPRESSED, CellKey, Publisher
+from kitbag_analysis.study.load import load_study
 
 THRESHOLD = 10
 
@@ -25,7 +25,7 @@ def pooled(small_study_master: Path):
 
 
 def _release(study, analysis, pattern=frozenset()):  # noqa: ANN001, ANN202
-    from kitbag_analysis.report import make_release
+    from kitbag_analysis.pages.report import make_release
 
     return make_release(study, analysis, frozenset(pattern))
 
@@ -109,7 +109,7 @@ def test_a_hidden_level_hides_the_interaction(pooled) -> None:
     give it as the other level's effect plus the interaction."""
     from dataclasses import replace
 
-    from kitbag_analysis.subgroups import LevelEffect
+    from kitbag_analysis.analysis.whatworks.subgroups import LevelEffect
 
     study, analysis = pooled
     r = analysis.results["sdq_total"]

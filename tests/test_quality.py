@@ -6,9 +6,9 @@ from pathlib import Path
 
 from test_tables import small_trial
 
-from kitbag_analysis.quality import attrition, completeness
-from kitbag_analysis.study import load_study
-from kitbag_analysis.units import restrict
+from kitbag_analysis.analysis.quality import attrition, completeness
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.study.units import restrict
 
 
 def test_completeness_and_attrition_by_hand(tmp_path: Path) -> None:

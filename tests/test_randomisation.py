@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kitbag_analysis.models import design, gls_at, reml_maximum
-from kitbag_analysis.randomisation import TeamDesign, gls_contrast, permutation_p, statistic
+from kitbag_analysis.analysis.models import design, gls_at, reml_maximum
+from kitbag_analysis.analysis.whatworks.randomisation import TeamDesign, gls_contrast, permutation_p, statistic
 
 
 def small_design(effect: float = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -108,7 +108,7 @@ def test_a_repeated_header_is_named_by_position_never_echoed(study: Path, capsys
 
 def test_huge_float_in_a_parquet_whole_number_column(tmp_path: Path, capsys) -> None:
     from kitbag_analysis.cli import main
-    from kitbag_analysis.synth import SynthSpec, write_study
+    from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
     study = write_study(tmp_path / "p", SynthSpec(seed=3, children=200), fmt="parquet")
     frame = pd.read_parquet(study / "absence.parquet")

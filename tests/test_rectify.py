@@ -16,8 +16,9 @@ import pytest
 from conftest import read_csv_text, snapshot
 
 from data_contracts import validate_study
-from kitbag_analysis import iorw, rectification
+from kitbag_analysis import atomic
 from kitbag_analysis.cli import main
+from kitbag_analysis.rights import rectify
 
 ID = __import__("re").compile(r"[CPF][0-9a-f]{16}")
 
@@ -50,7 +51,7 @@ def test_plan_changes_nothing_and_apply_corrects_and_logs(study: Path, tmp_path:
     kids = read_csv_text(study / "children.csv")
     assert kids.loc[kids["child_id"] == child, "gender"].item() == "other"
     assert validate_study(study).report.ok
-    log = (study / rectification.RECTIFICATION_LOG).read_text()
+    log = (study / rectify.RECTIFICATION_LOG).read_text()
     assert not ID.search(log) and "other" not in log  # counts and hashes, never ids or values
     entry = json.loads(log)[-1]
     assert entry["status"] == "completed" and entry["changes"] == {
@@ -58,7 +59,7 @@ def test_plan_changes_nothing_and_apply_corrects_and_logs(study: Path, tmp_path:
         "child_measures.csv": {"sdq_01": 1},
     }
     changed = {name for name, data in snapshot(study).items() if before.get(name) != data}
-    assert changed == {"children.csv", "child_measures.csv", rectification.RECTIFICATION_LOG}
+    assert changed == {"children.csv", "child_measures.csv", rectify.RECTIFICATION_LOG}
 
 
 def test_a_correction_that_breaks_a_contract_writes_nothing(study: Path, tmp_path: Path, capsys) -> None:
@@ -90,7 +91,7 @@ def test_ids_and_keys_are_not_rectified(study: Path, tmp_path: Path, capsys) -> 
 
 def test_interrupted_apply_is_finished_by_the_rerun(study: Path, tmp_path: Path, monkeypatch) -> None:
     corrections(study, tmp_path / "c.csv")
-    real = iorw.replace
+    real = atomic.replace
     calls = []
 
     def crash_after_one(source: Path, target: Path) -> None:
@@ -99,13 +100,13 @@ def test_interrupted_apply_is_finished_by_the_rerun(study: Path, tmp_path: Path,
         calls.append(target)
         real(source, target)
 
-    monkeypatch.setattr(iorw, "replace", crash_after_one)
+    monkeypatch.setattr(atomic, "replace", crash_after_one)
     with pytest.raises(OSError):
-        rectification.apply_rectification(study, rectification.plan_rectification(study, tmp_path / "c.csv"))
-    assert json.loads((study / rectification.RECTIFICATION_LOG).read_text())[-1]["status"] == "started"
-    monkeypatch.setattr(iorw, "replace", real)
+        rectify.apply_rectification(study, rectify.plan_rectification(study, tmp_path / "c.csv"))
+    assert json.loads((study / rectify.RECTIFICATION_LOG).read_text())[-1]["status"] == "started"
+    monkeypatch.setattr(atomic, "replace", real)
     assert main(["rectify", str(study), str(tmp_path / "c.csv"), "--apply"]) == 0
-    log = json.loads((study / rectification.RECTIFICATION_LOG).read_text())
+    log = json.loads((study / rectify.RECTIFICATION_LOG).read_text())
     assert len(log) == 1 and log[0]["status"] == "completed"
     assert validate_study(study).report.ok and not list(study.glob(".*.rectify-*"))
 
@@ -128,5 +129,5 @@ def test_sigkill_during_apply(study: Path, tmp_path: Path) -> None:
         run.wait(timeout=30)
         assert main(["rectify", str(target), str(tmp_path / "c.csv"), "--apply"]) == 0
         assert validate_study(target).report.ok and not list(target.glob(".*.rectify-*"))
-        log = json.loads((target / rectification.RECTIFICATION_LOG).read_text())
+        log = json.loads((target / rectify.RECTIFICATION_LOG).read_text())
         assert log[-1]["status"] == "completed" and all(e["status"] == "completed" for e in log)

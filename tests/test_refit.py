@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kitbag_analysis.analysis import analyse
-from kitbag_analysis.refit import plan_formula, refit
-from kitbag_analysis.study import load_study
+from kitbag_analysis.analysis.analyse import analyse
+from kitbag_analysis.analysis.refit import plan_formula, refit
+from kitbag_analysis.study.load import load_study
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 from handmade import CHILD, hexid, write_folder
 
-from kitbag_analysis import report as kb
-from kitbag_analysis.outcomes import OUTCOMES
-from kitbag_analysis.outputcheck import PAGE_TABLES
-from kitbag_analysis.publication import SUPPRESSED
+from kitbag_analysis.analysis.outcomes import OUTCOMES
+from kitbag_analysis.pages import report as kb
+from kitbag_analysis.sdc.output_checker import PAGE_TABLES
+from kitbag_analysis.sdc.release_tables import SUPPRESSED
 
 SECTIONS = tuple(n for names in PAGE_TABLES.values() for n in names if n != "excluded")  # every page table
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kitbag_analysis.models import Fit, hedges_g, ratio_effect
-from kitbag_analysis.results import Effect, OutcomeResult, UnitResults
+from kitbag_analysis.analysis.models import Fit, hedges_g, ratio_effect
+from kitbag_analysis.analysis.results import Effect, OutcomeResult, UnitResults
 
 
 def test_ok_and_not_estimable_entries() -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from data_contracts.instruments import CRIES8, GSE, PSS10, SDQ
-from kitbag_analysis.scoring import round_half_away, score_instrument
+from kitbag_analysis.analysis.scoring import round_half_away, score_instrument
 
 
 def row(inst, answers: dict[int, int | None]) -> pd.DataFrame:

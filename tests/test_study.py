@@ -10,7 +10,7 @@ from conftest import rewrite
 
 from data_contracts import ContractViolation
 from data_contracts.participants import PARTICIPANTS
-from kitbag_analysis.study import excluded_ids, latest_status, load_study
+from kitbag_analysis.study.load import excluded_ids, latest_status, load_study
 
 
 def register(*rows: tuple[str, str, str]) -> pd.DataFrame:

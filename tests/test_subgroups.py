@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from kitbag_analysis.outcomes import SUBGROUPS
-from kitbag_analysis.subgroups import fit_subgroup
+from kitbag_analysis.analysis.outcomes import SUBGROUPS
+from kitbag_analysis.analysis.whatworks.subgroups import fit_subgroup
 
 
 def frame_with_subgroup(team_sd: float, n_teams: int = 16, small_level: bool = False, seed: int = 5):
@@ -74,7 +74,7 @@ def test_subgroup_without_variation_is_not_estimable() -> None:
     result = fit_subgroup(frame, pd.Series(0.0, index=frame.index), ["baseline"], None, SUBGROUPS["uasc"])
     assert result.estimate is None and result.reason
     assert result.levels["yes"].status == "not_estimable"
-    from kitbag_analysis.models import design, fit_continuous
+    from kitbag_analysis.analysis.models import design, fit_continuous
 
     primary = fit_continuous(frame, design(frame, ["baseline"], None))
     assert result.levels["no"].status == "ok" and result.levels["no"].estimate == pytest.approx(primary.estimate)

@@ -10,8 +10,8 @@ from conftest import snapshot
 
 from data_contracts import validate_study
 from kitbag_analysis.cli import main
-from kitbag_analysis.study import load_study
-from kitbag_analysis.synth import TRUTH_FILE, SynthSpec, generate
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.synthetic.generate import TRUTH_FILE, SynthSpec, generate
 
 OUTCOMES = [
     "sdq_total",

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from handmade import CHILD, hexid, write_folder
 
-from kitbag_analysis.outcomes import OUTCOMES, analysis_frame
-from kitbag_analysis.study import load_study
-from kitbag_analysis.tables import _categorical, _continuous, age_band, ethnic_group, participant_flow
-from kitbag_analysis.units import restrict
+from kitbag_analysis.analysis.outcomes import OUTCOMES, analysis_frame
+from kitbag_analysis.analysis.tables import _categorical, _continuous, age_band, ethnic_group, participant_flow
+from kitbag_analysis.study.load import load_study
+from kitbag_analysis.study.units import restrict
 
 RANDOMISED = "2021-06-01"
 SDQ_ITEMS = {f"sdq_{k:02d}": 1 for k in range(1, 26)}

@@ -15,10 +15,10 @@ import statsmodels.formula.api as smf
 from handmade import CHILD, hexid, withdrawal, write_folder
 from scipy import stats
 
-from kitbag_analysis.analysis import analyse
-from kitbag_analysis.models import design, fit_continuous
-from kitbag_analysis.study import load_study
-from kitbag_analysis.whatworks import mdes, unconditional
+from kitbag_analysis.analysis.analyse import analyse
+from kitbag_analysis.analysis.models import design, fit_continuous
+from kitbag_analysis.analysis.whatworks.outcome_stats import mdes, unconditional
+from kitbag_analysis.study.load import load_study
 
 
 def test_mdes_check_values_of_the_plan() -> None:

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from handmade import hexid, write_folder
 
-from kitbag_analysis.outcomes import OUTCOME_BY_NAME, analysis_frame, outcome_frame
-from kitbag_analysis.study import load_study
-from kitbag_analysis.windows import child_windows
+from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME, analysis_frame, outcome_frame
+from kitbag_analysis.analysis.windows import child_windows
+from kitbag_analysis.study.load import load_study
 
 C1, C2, C3, C4 = (hexid("C", i) for i in range(1, 5))
 P1, P2 = hexid("P", 1), hexid("P", 2)
@@ -158,7 +158,7 @@ def test_sickness_months_by_first_day(study) -> None:
 
 
 def test_open_episode_runs_to_window_end(tmp_path: Path) -> None:
-    from kitbag_analysis.windows import days_looked_after
+    from kitbag_analysis.analysis.windows import days_looked_after
 
     windows = pd.DataFrame(
         {

@@ -1,0 +1,381 @@
+"""What the report notebooks call: build a unit's report (exact analysis + disclosure-controlled
+release) and render its sections. The notebooks hold no logic; this module holds no rule of
+what may be shown (that is `publication`) and no HTML (that is `templates/pages`).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from data_contracts.errors import Finding
+from kitbag_analysis import atomic
+from kitbag_analysis.analysis.analyse import UnitAnalysis, analyse
+from kitbag_analysis.analysis.labels import population_label
+from kitbag_analysis.analysis.models import (
+    ICC_FLOOR,
+    LOG10_GAMMA_GRID,
+    MIN_PARTICIPANTS_PER_ARM,
+    MIN_TEAMS_PER_ARM,
+    Z95,
+)
+from kitbag_analysis.analysis.outcomes import OUTCOMES
+from kitbag_analysis.analysis.quality import attrition, completeness
+from kitbag_analysis.analysis.tables import follow_up_by_arm
+from kitbag_analysis.pages import html
+from kitbag_analysis.sdc import release_tables as pb
+from kitbag_analysis.sdc import whatworks_tables as pw
+from kitbag_analysis.sdc.linked import key_json, linked_set
+from kitbag_analysis.sdc.pattern import NoSafePattern, Pattern
+from kitbag_analysis.sdc.pattern import suppression_pattern as coordinated_pattern
+from kitbag_analysis.sdc.release_tables import SUPPRESSED
+from kitbag_analysis.study.load import Study, load_study
+from kitbag_analysis.study.units import ALL, check_unit
+
+EFFECTIVENESS_TITLE = "effectiveness report"
+
+
+class ReleaseRefused(Finding):
+    """Disclosure control refuses the release (exit 1); the message names cells, never values."""
+
+
+QUALITY_TITLE = "data quality"
+
+
+@dataclass
+class Report:
+    """One unit's report: the exact analysis (secure side), the release (what is shown), the
+    audit stamp and, for the pooled unit, every unit's published effects (the forest plot)."""
+
+    unit: str
+    study: Study
+    analysis: UnitAnalysis
+    release: pb.Release
+    stamp: dict[str, Any]
+    pattern: Pattern | None = None
+    per_unit: dict[str, list[pb.PublishedEffect]] = field(default_factory=dict)
+    figures: dict[str, bytes] = field(default_factory=dict)  # PNGs as shown, for the output checker
+
+    @property
+    def threshold(self) -> int:
+        return self.study.settings.sdc_threshold
+
+    @property
+    def unit_name(self) -> str:
+        return unit_name(self.study, self.unit)
+
+
+def unit_name(study: Study, unit: str) -> str:
+    if unit == ALL:
+        return "All local authorities (pooled trial)"
+    return study.settings.local_authorities[unit]
+
+
+# --- loading and analysing, with the batch's private cache ----------------------------------
+def load(study_dir: str | Path, study_cache: str | Path | None = None) -> Study:
+    """The study, from the batch's private cache when given (validated once per batch)."""
+    if study_cache and Path(study_cache).exists():
+        with open(study_cache, "rb") as handle:
+            return pickle.load(handle)
+    return load_study(study_dir)
+
+
+def unit_analysis(study: Study, unit: str, study_cache: str | Path | None = None) -> UnitAnalysis:
+    """``analyse(study, unit)``, reused from the batch's private cache when another notebook of
+    the run has already analysed this unit (the cache sits beside the study's, outside the
+    report folder, and goes with it)."""
+    cached = Path(study_cache).with_name(f"analysis-{unit}.pkl") if study_cache else None
+    if cached and cached.exists():
+        try:
+            with open(cached, "rb") as handle:
+                return pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass  # a half-written cache of a killed run: analyse again
+    result = analyse(study, unit)
+    if cached and cached.parent.is_dir():
+        atomic.write_bytes(cached, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    return result
+
+
+def suppression_pattern(study: Study, study_cache: str | Path | None = None) -> Pattern:
+    """The study's suppression pattern, coordinated over every unit and proven by the audit:
+    computed once per study and settings (deterministic, so a single-unit report and a batch
+    publish the same cells), reused from the run's private cache when another notebook made it."""
+    cached = Path(study_cache).with_name("suppression.pkl") if study_cache else None
+    if cached and cached.exists():
+        try:
+            with open(cached, "rb") as handle:
+                return pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass
+    linked = linked_set(study)
+    try:
+        pattern = coordinated_pattern(linked, study.settings.sdc_threshold)
+    except NoSafePattern as exc:
+        raise ReleaseRefused(
+            f"the release is refused: disclosure control found no safe suppression pattern ({exc}). "
+            "No report was written."
+        ) from None
+    pattern = replace(pattern, linked=linked)
+    if cached and cached.parent.is_dir():
+        atomic.write_bytes(cached, pickle.dumps(pattern, protocol=pickle.HIGHEST_PROTOCOL))
+    return pattern
+
+
+# --- building ---------------------------------------------------------------------------------
+def _stamp(audit_stamp: str | dict | None) -> dict[str, Any]:
+    if isinstance(audit_stamp, dict) and audit_stamp:
+        return audit_stamp
+    if isinstance(audit_stamp, str) and audit_stamp:
+        return json.loads(audit_stamp)
+    return {"run_id": "interactive (not a batch run)"}
+
+
+def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[pb.CellKey]) -> pb.Release:
+    """Every table both pages of a unit show, disclosure-controlled."""
+    pub = pb.Publisher(analysis.unit, study.settings.sdc_threshold, pattern)
+    flow = pb.flow_table(analysis.tables["participant_flow"], pub)
+    included = {c.key: c for c in flow.cells() if c.key.row == "included"}
+    complete = completeness(analysis.view)
+    release = pb.Release(analysis.unit, unit_name(study, analysis.unit), study.settings.sdc_threshold)
+    release.tables = {
+        "excluded": pb.excluded_table(analysis.results.excluded, pub),
+        "participant_flow": flow,
+        "baseline": pb.baseline_table(analysis.tables["baseline"], pub, included),
+        "effectiveness": pb.effectiveness_table(analysis.outcomes, pub, follow_up(analysis)),
+        "uptake": pb.uptake_table(analysis.tables["uptake"], pub),
+        "completeness": pb.completeness_table(complete, pub),
+        "attrition": pb.attrition_table(attrition(complete), pub),
+    }
+    effectiveness = release.tables["effectiveness"]
+    published = {c.key: c for c in flow.cells() + effectiveness.cells()}
+    release.tables["whatworks"] = pw.whatworks_table(analysis.outcomes, pub, published)
+    release.tables["compliance"] = pw.compliance_table(analysis.outcomes, analysis.tables["compliance"], pub)
+    release.tables["missing_data"] = pw.missing_data_table(analysis.outcomes, pub, published)
+    release.tables["subgroups"] = pw.subgroup_table(analysis.outcomes, pub)
+    release.tables["summary"] = pb.summary_table(
+        analysis.outcomes, release.tables["effectiveness"], {o.name: o.benefit for o in OUTCOMES}
+    )
+    release.effects = pb.published_effects(analysis.outcomes)
+    release.withheld = [r.outcome for r in analysis.outcomes if r.ok and not pb.model_publishable(r)]
+    return release
+
+
+def follow_up(analysis: UnitAnalysis) -> dict[str, dict]:
+    """Each outcome's follow-up by arm among the analysed (exact; published through `publication`)."""
+    kinds = {o.name: o.kind for o in OUTCOMES}
+    return {name: follow_up_by_arm(frame, kinds[name]) for name, frame in analysis.frames.items() if len(frame)}
+
+
+def build(
+    study_dir: str | Path, unit: str, audit_stamp: str | dict = "", study_cache: str | Path | None = None
+) -> Report:
+    """Load (or reuse), analyse and gather everything a unit's pages show."""
+    study = load(study_dir, study_cache)
+    check_unit(study, unit)
+    analysis = unit_analysis(study, unit, study_cache)
+    pattern = suppression_pattern(study, study_cache)
+    release = make_release(study, analysis, pattern.suppressed)
+    _check_linked(release, pattern)
+    report = Report(unit, study, analysis, release, _stamp(audit_stamp), pattern)
+    if unit == ALL:
+        for other in study.settings.local_authorities:
+            report.per_unit[other] = pb.published_effects(unit_analysis(study, other, study_cache).outcomes)
+        report.per_unit[ALL] = report.release.effects
+    return report
+
+
+def _check_linked(release: pb.Release, pattern: Pattern) -> None:
+    """Every count the release shows is a cell of the audited linked set, with the same value."""
+    values = pattern.linked.values if pattern.linked else {}
+    for cell in release.cells():
+        if cell.measure == "n" and cell.value is not None and values.get(cell.key) != int(cell.value):
+            raise ReleaseRefused(f"the release is refused: {cell.key.label} is not in the audited table set.")
+
+
+# --- outputs that stay inside or go to the output checker ------------------------------------
+def write_outputs(report: Report, results_path: str | Path = "", sdc_dir: str | Path = "") -> None:
+    """results.json (exact, stays inside), release.json (what the pages show) and the output
+    checker's record in ``sdc_dir``. Interactive runs (no paths) write nothing."""
+    if results_path:
+        results_path = Path(results_path)
+        atomic.write_text(results_path, json.dumps(report.analysis.results.to_json(), indent=2) + "\n")
+        atomic.write_text(results_path.with_name("release.json"), json.dumps(release_json(report), indent=2) + "\n")
+    if sdc_dir:
+        from kitbag_analysis.sdc.output_checker import write_record
+
+        write_record(report, sdc_dir)
+
+
+def release_json(report: Report) -> dict[str, Any]:
+    """release.json: every number the pages show, one cell each, with the identities and
+    orderings among counts that touch this unit's cells (what `kitbag audit` re-solves)."""
+    data = report.release.to_json() | {
+        "study": report.study.settings.name,
+        "unit_name": report.unit_name,
+        "headline": [[e.label, pb.effect_text(e)] for e in report.release.effects],
+    }
+    linked = report.pattern.linked if report.pattern else None
+    if linked is not None:
+        mine = {c.key for c in report.release.cells()}
+        data["identities"] = [i.to_json() for i in linked.identities if mine.intersection(i.cells)]
+        data["bounds"] = [
+            {"smaller": key_json(a), "larger": key_json(b)} for a, b in linked.bounds if a in mine or b in mine
+        ]
+    return data
+
+
+# --- sections (HTML) ----------------------------------------------------------------------------
+def header_html(report: Report, title: str = EFFECTIVENESS_TITLE) -> str:
+    return html.render("header", study_name=report.study.settings.name, title=title, unit_name=report.unit_name)
+
+
+def stamp_html(report: Report) -> str:
+    """The audit stamp, minus anything disclosive, marked when the code had changes."""
+    st = report.stamp
+    dirty = bool(st.get("git_dirty"))
+    excluded = report.release.tables["excluded"]
+    counts = ", ".join(f"{h}: {c.text}" for h, c in zip(excluded.header, excluded.rows[0], strict=True))
+    rows = [
+        ("run", st.get("run_id")),
+        ("created (UTC)", st.get("created_at")),
+        ("tool version", st.get("tool_version")),
+        ("code commit", f"{st.get('git_commit')}{' (uncommitted changes)' if dirty else ''}"),
+        ("python and packages", ", ".join(f"{k} {v}" for k, v in st.get("packages", {}).items())),
+        ("unit", report.unit),
+        ("inputs (SHA-256)", "; ".join(f"{i['path']} {i['sha256'][:16]}…" for i in st.get("inputs", []))),
+        ("notebook (SHA-256)", "; ".join(f"{k} {v[:16]}…" for k, v in st.get("notebook_sha256", {}).items())),
+        ("excluded (withdrawn, objected or restricted)", counts),
+    ]
+    return html.render("stamp", rows=rows, dirty=dirty, run_id=st.get("run_id", ""))
+
+
+def section_html(report: Report, *names: str, heading: str = "", intro: str = "", first: bool = False) -> str:
+    """One or more of the release's tables under a heading."""
+    tables = [report.release.tables[n] for n in names]
+    return html.render("section", tables=tables, heading=heading, intro=intro, first=first)
+
+
+def consort_html(report: Report, heading: str = "") -> str:
+    """The participant flow drawn as a CONSORT-style diagram per population (inline SVG), from the
+    flow table's published cells: the text of each box is exactly the table's."""
+    flow = report.release.tables["participant_flow"]
+    populations: dict[str, list[dict]] = {}
+    for row in flow.rows:
+        population, stage, kitbag, control = row
+        populations.setdefault(population, []).append({"label": stage, "kitbag": kitbag.text, "control": control.text})
+    return html.render(
+        "consort",
+        heading=heading,
+        suppressed=SUPPRESSED,
+        populations=[{"label": label, "stages": stages} for label, stages in populations.items()],
+    )
+
+
+def population_figures_html(report: Report) -> str:
+    """One figure per population, from the published effects only (PNG embedded, alt text)."""
+    from kitbag_analysis.pages.figures import alt_text, png, population_effects
+
+    parts = []
+    for population in dict.fromkeys(o.population for o in OUTCOMES):
+        effects = [e for e in report.release.effects if e.population == population]
+        fig = population_effects(effects, f"{population_label(population)}: effect of Kitbags ({report.unit_name})")
+        if fig is None:
+            continue
+        report.figures[f"figure_{population}"] = data = png(fig)
+        alt = f"{population_label(population)}: effect estimates with 95% CIs. {alt_text(effects)}"
+        caption = (
+            "Scores: Hedges' g (0 = no difference). Counts and referral: ratio on a log scale (1 = no difference)."
+        )
+        parts.append(html.figure(data, alt, caption))
+    return "".join(parts)
+
+
+def forest_html(report: Report) -> str:
+    """The forest plot of Hedges' g across units (the pooled report only)."""
+    from kitbag_analysis.pages.figures import alt_text, forest, png
+
+    if not report.per_unit:
+        return ""
+    names = {u: report.study.settings.local_authorities.get(u, "Pooled (all)") for u in report.per_unit}
+    fig = forest(report.per_unit, names)
+    if fig is None:
+        return ""
+    report.figures["figure_forest"] = data = png(fig)
+    alt = "Forest plot of Hedges' g by local authority with the pooled estimate. " + alt_text(
+        [e for effects in report.per_unit.values() for e in effects if e.measure == "hedges_g"]
+    )
+    return html.figure(data, alt, "Hedges' g with 95% CI per local authority; the diamond is the pooled estimate.")
+
+
+def methods_html(report: Report) -> str:
+    """The methods, written from the same declarations and constants the code uses."""
+    s = report.study.settings
+    glossary = [(o.name, o.label) for o in OUTCOMES] + [
+        ("hedges_g", "Hedges' g"),
+        ("irr", "incidence rate ratio"),
+        ("odds_ratio", "odds ratio"),
+        ("mixedlm", "linear mixed model"),
+        ("ols_cluster_robust", "OLS with team-clustered SEs"),
+        ("poisson_glm_cluster", "Poisson GLM with team-clustered SEs"),
+        ("logistic_glm_cluster", "logistic GLM with team-clustered SEs"),
+        (SUPPRESSED, "suppressed by disclosure control"),
+    ]
+    return html.render(
+        "methods",
+        followup_days=s.followup_days,
+        outcomes=[{"label": o.label, "population": o.population, "definition": o.definition} for o in OUTCOMES],
+        grid_low=f"{LOG10_GAMMA_GRID[0]:.0f}",
+        grid_high=f"{LOG10_GAMMA_GRID[-1]:.0f}",
+        icc_floor=ICC_FLOOR,
+        la_terms="fixed effects for local authority (the randomisation strata)"
+        if report.unit == ALL
+        else "no local-authority terms (a single authority)",
+        z95=Z95,
+        min_teams=MIN_TEAMS_PER_ARM,
+        min_participants=MIN_PARTICIPANTS_PER_ARM,
+        threshold=s.sdc_threshold,
+        suppressed=SUPPRESSED,
+        min_df=pb.MIN_RESIDUAL_DF,
+        glossary=glossary,
+        ww=_whatworks_methods(report),
+    )
+
+
+def _whatworks_methods(report: Report) -> dict[str, Any]:
+    """The constants of analysis-plan.md §7 as the methods section states them."""
+    from kitbag_analysis.analysis.labels import subgroup_level_label
+    from kitbag_analysis.analysis.outcomes import SUBGROUPS
+    from kitbag_analysis.analysis.whatworks import compliance, missing_data, outcome_stats, randomisation
+
+    return {
+        "la_terms": " and local authority" if report.unit == ALL else "",
+        "power": f"{outcome_stats.POWER:.0%}".rstrip("%"),
+        "alpha": f"{outcome_stats.ALPHA:.0%}".rstrip("%"),
+        "main_theta": f"{compliance.MAIN_THETA:g}",
+        "other_thetas": " and ".join(f"{t:g}" for t in compliance.THETAS if t != compliance.MAIN_THETA),
+        "min_difference": f"{float(compliance.MIN_COMPLIANCE_DIFFERENCE):g}",
+        "missing_limit": f"{missing_data.MISSING_SHARE_LIMIT:.0%}",
+        "m": missing_data.MI_IMPUTATIONS,
+        "mi_seed": missing_data.MI_SEED,
+        "burn_in": missing_data.MI_BURN_IN,
+        "skip_plus_one": missing_data.MI_SKIP + 1,
+        "subgroups": "; ".join(
+            f"{s.label} ({subgroup_level_label(s.column, s.level)} against {subgroup_level_label(s.column, s.other)})"
+            for s in SUBGROUPS.values()
+        ),
+        "permutations": f"{randomisation.PERMUTATIONS:,}",
+        "permutation_seed": randomisation.SEED,
+    }
+
+
+def contract_status_html(report: Report) -> str:
+    """Every contract's status, from the validation the study was loaded with."""
+    validation = report.study.report
+    return html.render("contract_status", ok=validation.ok, files=len(report.study.frames), failures=None)
+
+
+__all__ = ["Report", "build", "header_html", "load", "make_release", "stamp_html", "write_outputs"]

@@ -1,0 +1,1 @@
+"""The privacy notice's commands: erasure, access, rectification, retention, archive."""

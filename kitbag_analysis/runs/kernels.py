@@ -1,0 +1,64 @@
+"""The kernel each worker keeps: started once, reused for every notebook it runs.
+
+Kernel start-up and the analysis imports are most of a notebook's wall time; a worker pays them
+once. The namespace is reset before each notebook (`%reset -f`). Kernels talk over IPC sockets
+in the run's private folder (no TCP port, no plain-text traffic warning) and die with their
+worker: the kernel process gets a parent-death signal, and the worker shuts it down at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import signal
+from pathlib import Path
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"  # package data
+PR_SET_PDEATHSIG = 1
+_KERNEL: dict = {}
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies (no orphan keeps writing)."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the run's cleanup still ends them
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+
+
+def kernel(private_dir: str | Path | None = None):  # noqa: ANN201 - a jupyter_client KernelManager
+    """This process's kernel (started on first use), its namespace reset."""
+    from jupyter_client.manager import KernelManager
+
+    km = _KERNEL.get("km")
+    if km is not None and _KERNEL.get("folder") != private_dir:  # its sockets went with its run's folder
+        shutdown()
+        km = None
+    if km is None or not km.is_alive():
+        folder = Path(private_dir) if private_dir else None
+        km = KernelManager(kernel_name="python3", transport="ipc")
+        if folder is not None:
+            km.connection_file = str(folder / f"kernel-{os.getpid()}.json")
+            km.ip = str(folder / f"kernel-{os.getpid()}")
+        km.start_kernel(cwd=str(NOTEBOOK_DIR), preexec_fn=die_with_parent)
+        atexit.register(km.shutdown_kernel, now=True)
+        _KERNEL["km"], _KERNEL["folder"] = km, private_dir
+    client = km.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive("%reset -f", timeout=60)
+    finally:
+        client.stop_channels()
+    return km
+
+
+def shutdown() -> None:
+    """End this process's kernel now (a worker told to stop)."""
+    km = _KERNEL.pop("km", None)
+    _KERNEL.pop("folder", None)
+    if km is not None and km.is_alive():
+        km.shutdown_kernel(now=True)
+
+
+__all__ = ["NOTEBOOK_DIR", "die_with_parent", "kernel", "shutdown"]

@@ -1,0 +1,56 @@
+"""The bundle's audit stamp (manifest.json) and its index page (outputs.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kitbag_analysis import atomic
+from kitbag_analysis.atomic import sha256
+from kitbag_analysis.pages import html
+from kitbag_analysis.runs.unit import ERROR_FILE, UnitOutcome
+from kitbag_analysis.study.load import Study
+from kitbag_analysis.study.units import ALL
+
+MANIFEST = "manifest.json"
+INDEX = "index.html"
+
+
+def write_index(folder: Path, study: Study, outcomes: list[UnitOutcome], stamp: dict) -> None:
+    """index.html: every unit with its status, headline effects and links; the run's date."""
+    units = []
+    for o in outcomes:
+        name = "All local authorities (pooled trial)" if o.unit == ALL else study.settings.local_authorities[o.unit]
+        units.append(
+            {
+                "unit": o.unit,
+                "name": name,
+                "ok": o.status == "ok",
+                "status": "complete" if o.status == "ok" else "failed",
+                "error": o.error,
+                "error_file": f"{o.unit}/{ERROR_FILE}",
+                "headline": o.headline or [],
+            }
+        )
+    page = html.render("index", study_name=study.settings.name, units=units, stamp=stamp, manifest=MANIFEST)
+    atomic.write_text(folder / INDEX, page)
+
+
+def outputs(folder: Path) -> list[dict]:
+    """Every file of the bundle (hidden ones included) but the manifest, with its SHA-256."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return [{"path": str(p.relative_to(folder)), "sha256": sha256(p)} for p in files]
+
+
+def write_manifest(folder: Path, stamp: dict, outcomes: list[UnitOutcome]) -> None:
+    manifest = {
+        **stamp,
+        "parameters": {o.unit: o.parameters for o in outcomes},
+        "units": {o.unit: {"status": o.status, "seconds": round(o.seconds, 2), "error": o.error} for o in outcomes},
+        "excluded": {o.unit: o.excluded for o in outcomes if o.excluded is not None},
+        "outputs": outputs(folder),
+    }
+    atomic.write_text(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+
+
+__all__ = ["INDEX", "MANIFEST", "outputs", "write_index", "write_manifest"]

@@ -1,0 +1,212 @@
+"""The linked table set of a study: every count of people that any unit's release can show, and
+every additive identity among them (issue: the pooled report is the sum of the LA reports).
+
+Cells are keyed by `publication.CellKey` and built by the same `publication` functions the pages
+use (with no secondary pattern), so the set is exactly what could be published. Identities are
+equations ``total = sum(parts)``; `LinkedSet.bounds` adds the orderings a reader also knows
+(a stage of the participant flow never exceeds the participants included).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kitbag_analysis.analysis.analyse import UnitAnalysis, analysis_counts
+from kitbag_analysis.analysis.results import ARMS
+from kitbag_analysis.sdc.release_tables import ANSWERED, CellKey
+from kitbag_analysis.study.load import Study
+from kitbag_analysis.study.units import ALL
+
+FLOW = "participant_flow"
+ENROLLED, EXCLUDED, INCLUDED = "enrolled", "excluded (withdrawn, objected or restricted)", "included"
+UP_TO_INCLUDED = ("with a baseline measure", "with a follow-up measure")
+HIERARCHICAL_TABLES = (FLOW, "baseline", "uptake", "effectiveness", "attrition", "stamp", "compliance")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """``total`` equals the sum of ``parts`` (an equality when there is one part)."""
+
+    total: CellKey
+    parts: tuple[CellKey, ...]
+
+    @property
+    def cells(self) -> tuple[CellKey, ...]:
+        return (self.total, *self.parts)
+
+    def to_json(self) -> dict:
+        return {"total": key_json(self.total), "parts": [key_json(k) for k in self.parts]}
+
+
+def key_json(key: CellKey) -> dict[str, str]:
+    return {"unit": key.unit, "table": key.table, "population": key.population, "row": key.row, "column": key.column}
+
+
+def key_from_json(data: dict[str, str]) -> CellKey:
+    return CellKey(data["unit"], data["table"], data["population"], data["row"], data["column"])
+
+
+@dataclass
+class LinkedSet:
+    """Exact values of every people count of every unit, the identities and the orderings."""
+
+    values: dict[CellKey, int] = field(default_factory=dict)
+    identities: list[Identity] = field(default_factory=list)
+    bounds: list[tuple[CellKey, CellKey]] = field(default_factory=list)  # (smaller, larger)
+
+    def check(self) -> list[Identity]:
+        """Identities that do not hold on the exact values (none, for a correct builder)."""
+        return [i for i in self.identities if self.values[i.total] != sum(self.values[p] for p in i.parts)]
+
+
+def _counts(releases: dict[str, object]) -> dict[CellKey, int]:
+    return {
+        c.key: int(c.value)
+        for release in releases.values()
+        for c in release.cells()
+        if c.measure == "n" and c.value is not None
+    }
+
+
+def _flow_identities(unit: str, populations: Iterable[str], values: dict[CellKey, int]) -> LinkedSet:
+    out = LinkedSet()
+    for pop in populations:
+        for arm in ARMS:
+
+            def k(row: str, pop: str = pop, arm: str = arm) -> CellKey:
+                return CellKey(unit, FLOW, pop, row, arm)
+
+            out.identities.append(Identity(k(ENROLLED), (k(EXCLUDED), k(INCLUDED))))
+            for stage in UP_TO_INCLUDED:
+                out.bounds.append((k(stage), k(INCLUDED)))
+            analysed = [
+                key
+                for key in values
+                if key.unit == unit
+                and key.table == FLOW
+                and key.population == pop
+                and key.column == arm
+                and key.row.startswith("analysed: ")
+            ]
+            out.bounds += [(key, k(INCLUDED)) for key in analysed]
+            for key in analysed:
+                outcome = key.row.removeprefix("analysed: ")
+                out.identities.append(Identity(CellKey(unit, "effectiveness", pop, outcome, arm), (key,)))
+    return out
+
+
+def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) -> LinkedSet:
+    """Every count of every unit of ``study`` with the identities among them."""
+    from kitbag_analysis.pages.report import make_release
+
+    units = study.units
+    analyses = analyses or {u: analysis_counts(study, u) for u in units}
+    releases = {u: make_release(study, analyses[u], frozenset()) for u in units}
+    values = _counts(releases)
+    linked = LinkedSet(values=values)
+    by_unit: dict[str, list[CellKey]] = defaultdict(list)
+    for key in values:
+        by_unit[key.unit].append(key)
+    populations = sorted({k.population for k in values if k.table == FLOW})
+    for unit in units:
+        part = _flow_identities(unit, populations, values)
+        linked.identities += part.identities
+        linked.bounds += part.bounds
+        keys = by_unit[unit]
+        groups: dict[tuple, list[CellKey]] = defaultdict(list)
+        for key in keys:
+            if key.table == "baseline" and ": " in key.row:
+                characteristic = key.row.split(": ", 1)[0]
+                groups[("baseline", key.population, characteristic, key.column)].append(key)
+            elif key.table == "uptake" and key.row != ANSWERED:
+                groups[("uptake", key.population, key.column)].append(key)
+            elif key.table == "stamp":
+                parts = tuple(CellKey(unit, FLOW, _population(key.population), EXCLUDED, arm) for arm in ARMS)
+                linked.identities.append(Identity(key, parts))
+        for group, parts in groups.items():
+            if group[0] == "baseline":
+                _, pop, characteristic, arm = group
+                linked.identities.append(Identity(CellKey(unit, FLOW, pop, INCLUDED, arm), tuple(sorted(parts))))
+            else:
+                _, pop, arm = group
+                linked.identities.append(Identity(CellKey(unit, "uptake", pop, ANSWERED, arm), tuple(sorted(parts))))
+        compliance = _compliance_identities(unit, keys)
+        linked.identities += compliance.identities
+        linked.bounds += compliance.bounds
+        quality = _quality_identities(unit, keys)
+        linked.identities += quality.identities
+        linked.bounds += quality.bounds
+        for key in keys:
+            if key.table == "baseline" and ": " not in key.row:  # n with a baseline score
+                linked.bounds.append((key, CellKey(unit, FLOW, key.population, "with a baseline measure", key.column)))
+    for key in by_unit[ALL]:
+        if key.table in HIERARCHICAL_TABLES:
+            parts = tuple(CellKey(la, *_rest(key)) for la in study.settings.local_authorities)
+            if all(p in values for p in parts):
+                linked.identities.append(Identity(key, parts))
+    broken = linked.check()
+    if broken:
+        raise AssertionError(f"{len(broken)} identities do not hold, e.g. {broken[0].total.label}")
+    return linked
+
+
+def _rest(key: CellKey) -> tuple[str, str, str, str]:
+    return key.table, key.population, key.row, key.column
+
+
+def _population(participant_type: str) -> str:
+    from data_contracts.participants import BY_TYPE
+
+    return BY_TYPE[participant_type].population
+
+
+def _compliance_identities(unit: str, keys: list[CellKey]) -> LinkedSet:
+    """Compliance counts (§7.4): per outcome, rule and arm, those whose team used Kitbags plus
+    those whose team did not are the outcome's analysed (the effectiveness n); a stricter rule
+    never has more users (θ ordered), so a reader also knows those orderings."""
+    from kitbag_analysis.analysis.whatworks.compliance import THETAS
+    from kitbag_analysis.sdc.whatworks_tables import COMPLIANCE, NOT_USED, USED, compliance_row
+
+    present = {k for k in keys if k.table == COMPLIANCE}
+    found: list[Identity] = []
+    bounds: list[tuple[CellKey, CellKey]] = []
+    outcomes = {(k.population, k.row.split(" theta ")[0]) for k in present}
+    for pop, outcome in sorted(outcomes):
+        for arm in ARMS:
+
+            def k(theta: float, what: str, pop: str = pop, outcome: str = outcome, arm: str = arm) -> CellKey:
+                return CellKey(unit, COMPLIANCE, pop, compliance_row(outcome, theta), f"{arm} {what}")
+
+            analysed = CellKey(unit, "effectiveness", pop, outcome, arm)
+            found += [Identity(analysed, (k(t, USED), k(t, NOT_USED))) for t in THETAS]
+            for looser, stricter in zip(THETAS, THETAS[1:], strict=False):
+                bounds.append((k(stricter, USED), k(looser, USED)))
+                bounds.append((k(looser, NOT_USED), k(stricter, NOT_USED)))
+    return LinkedSet(identities=found, bounds=bounds)
+
+
+def _quality_identities(unit: str, keys: list[CellKey]) -> LinkedSet:
+    """Completeness rows per LA and arm: participants equal the LA unit's flow 'included', those
+    with a score are at most the participants; the attrition totals are sums over LAs of those
+    with a score."""
+    found: list[Identity] = []
+    bounds: list[tuple[CellKey, CellKey]] = []
+    attrition: dict[tuple, list[CellKey]] = defaultdict(list)
+    for key in keys:
+        if key.table != "completeness":
+            continue
+        score, wave, la = key.row.split(" ")
+        arm, what = key.column.split(" ", 1)
+        if what == "participants":
+            found.append(Identity(CellKey(la, FLOW, key.population, INCLUDED, arm), (key,)))
+        else:
+            attrition[(key.population, score, arm, wave)].append(key)
+            bounds.append((key, CellKey(key.unit, key.table, key.population, key.row, f"{arm} participants")))
+    for (pop, score, arm, wave), parts in attrition.items():
+        found.append(Identity(CellKey(unit, "attrition", pop, score, f"{arm} {wave}"), tuple(sorted(parts))))
+    return LinkedSet(identities=found, bounds=bounds)
+
+
+__all__ = ["Identity", "LinkedSet", "key_from_json", "key_json", "linked_set"]

@@ -1,0 +1,164 @@
+"""What an output checker receives beside each unit's pages: `<unit>/sdc/` (analysis-plan.md §6).
+
+- `summary.json`: the rules applied, per table the number of suppressed cells, the models
+  withheld, and ACRO's verdicts;
+- `acro/`: ACRO's output-checking record holding exactly the published (suppressed) tables and
+  figures, registered as custom outputs — no cell that the pages hide.
+ACRO also re-checks the person-level frequency tables (baseline characteristics, uptake) with its
+own threshold rule; those crosstabs are compared with the release (every cell ACRO would
+suppress must be suppressed on the page) and then removed from ACRO's record, since ACRO's
+copy applies its own suppression only and would hold cells the coordinated pattern hides.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from kitbag_analysis import atomic
+from kitbag_analysis.analysis.labels import level_label
+from kitbag_analysis.analysis.tables import categorical_characteristics
+from kitbag_analysis.sdc.release_tables import MIN_RESIDUAL_DF, SUPPRESSED, CellKey
+
+if TYPE_CHECKING:
+    from kitbag_analysis.pages.report import Report
+
+PAGE_TABLES = {
+    "report.html": (
+        "excluded",
+        "participant_flow",
+        "baseline",
+        "effectiveness",
+        "uptake",
+        "whatworks",
+        "compliance",
+        "missing_data",
+        "subgroups",
+    ),
+    "data_quality.html": ("completeness", "attrition"),
+}
+
+
+def _person_tables(report: Report) -> dict[str, tuple[pd.DataFrame, str, str]]:
+    """Person-level (value, arm) frames ACRO cross-tabulates: name -> (frame, population,
+    characteristic). Values are codes; arms kitbag/control."""
+    view = report.analysis.view
+    found = {}
+    for population, name, values, arm, _levels in categorical_characteristics(view):
+        frame = pd.DataFrame({"row": values.to_numpy(), "arm": arm.to_numpy()}).dropna()
+        found[f"baseline_{population}_{name.replace(' ', '_')}"] = (frame, population, name)
+    return found
+
+
+def _acro_flags(report: Report, session) -> list[str]:  # noqa: ANN001 - an ACRO session
+    """Cells ACRO's threshold check would suppress that the release shows (should be none)."""
+    shown = {c.key: c for c in report.release.cells()}
+    problems = []
+    for name, (frame, population, characteristic) in _person_tables(report).items():
+        if frame.empty:
+            continue
+        table = session.crosstab(frame["row"], frame["arm"])
+        for level in table.index:
+            for arm in table.columns:
+                if pd.isna(table.loc[level, arm]):
+                    key = CellKey(report.unit, "baseline", population, f"{characteristic}: {level}", str(arm))
+                    cell = shown.get(key)
+                    if cell is not None and not cell.suppressed:
+                        problems.append(f"{name}: {level_label(characteristic, str(level))} ({arm})")
+    for uid in list(session.results.results):
+        session.remove_output(uid)
+    return problems
+
+
+def _audit(report: Report) -> dict:
+    """The pattern's proof for this unit: each suppressed count's feasible interval given
+    everything every unit publishes, the counts of primary and secondary suppressions, the solver."""
+    pattern = report.pattern
+    if pattern is None:
+        return {}
+    mine = {c.key for c in report.release.cells() if c.suppressed and c.measure == "n"}
+    return {
+        "solver": pattern.solver,
+        "status": pattern.status,
+        "rounds": pattern.rounds,
+        "released_after_audit": pattern.released,
+        "study": {"primary": len(pattern.primary), "secondary": len(pattern.secondary)},
+        "unit": {"primary": len(mine & pattern.primary), "secondary": len(mine & pattern.secondary)},
+        "rule": f"every suppressed count's feasible interval is at least {report.threshold} wide",
+        "intervals": [
+            {"cell": k.label, "lo": round(lo, 6), "hi": None if hi == float("inf") else round(hi, 6)}
+            for k, (lo, hi) in sorted(pattern.intervals.items())
+            if k in mine
+        ],
+    }
+
+
+def write_record(report: Report, sdc_dir: str | Path) -> dict:
+    """Write ``sdc_dir`` (ACRO's record in ``acro/``, ``summary.json``) for the output checker."""
+    from kitbag_analysis.sdc.acro_record import acro_session, finalise
+
+    sdc_dir = Path(sdc_dir)
+    sdc_dir.mkdir(parents=True, exist_ok=True)
+    with atomic.staging_dir(sdc_dir / "published") as scratch:
+        custom: dict[str, tuple[Path, str]] = {}
+        for page, names in PAGE_TABLES.items():
+            for name in names:
+                table = report.release.tables[name]
+                path = scratch / f"{name}.csv"
+                table.frame().to_csv(path, index=False)
+                hidden = sum(c.suppressed for c in table.cells())
+                comment = f"{table.title}, as published in {page}: {hidden} cell(s) shown as {SUPPRESSED}"
+                if name == "effectiveness":
+                    withheld = ", ".join(report.release.withheld) or "none"
+                    comment += (
+                        f"; GLM and mixed models checked by kitbag for >= {MIN_RESIDUAL_DF} residual "
+                        f"degrees of freedom (ACRO has no wrapper for them); withheld: {withheld}"
+                    )
+                custom[name] = (path, comment)
+        for name, data in report.figures.items():
+            path = scratch / f"{name}.png"
+            path.write_bytes(data)
+            custom[name] = (
+                path,
+                f"figure of published effect estimates with 95% CIs (models with >= "
+                f"{MIN_RESIDUAL_DF} residual degrees of freedom only)",
+            )
+        with acro_session(report.threshold) as session:
+            flagged = _acro_flags(report, session)
+            statuses = finalise(session, sdc_dir / "acro", custom)
+    cells = report.release.cells()
+    summary = {
+        "unit": report.unit,
+        "threshold": report.threshold,
+        "rules": [
+            f"counts of people below {report.threshold} (zero included) shown as {SUPPRESSED}",
+            "secondary suppression coordinated across every table of every unit of the study "
+            "(the pooled unit is the sum of the local authorities), audited by linear programming",
+            "percentages, means, SDs and SMDs shown only where the counts they are built on are shown",
+            f"models shown only with >= {MIN_RESIDUAL_DF} residual degrees of freedom",
+            "no minimum, maximum, row-level value or participant id",
+        ],
+        "suppressed_cells": {name: sum(c.suppressed for c in t.cells()) for name, t in report.release.tables.items()},
+        "cells_published": len(cells),
+        "models_withheld": report.release.withheld,
+        "acro": {
+            "record": "acro/results.json: ACRO's output-checking record of exactly the published tables and figures",
+            "statuses": statuses,
+            "threshold_check": "every cell ACRO's threshold rule flags is suppressed"
+            if not flagged
+            else f"cells ACRO flags that the release shows: {flagged}",
+        },
+        "audit": _audit(report),
+        "release_candidates": ["report.html", "data_quality.html", "release.json"],
+        "stays_inside": ["report.ipynb", "data_quality.ipynb", "results.json"],
+    }
+    atomic.write_text(sdc_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    if flagged:
+        raise RuntimeError(f"ACRO flags cells the release shows: {flagged}")
+    return summary
+
+
+__all__ = ["write_record"]

@@ -1,0 +1,321 @@
+"""The What-Works tables of analysis-plan.md §7, disclosure-controlled by `publication`'s rules.
+
+Every number here is either a model's (shown only when the outcome's §4 model is publishable,
+and the sub-model has at least ``MIN_RESIDUAL_DF`` residual degrees of freedom) or built on
+counts of people (shown only where every count it rests on is shown). The compliance counts are
+new counts of people, so they are `Cell`s of the linked table set (`linked` adds their
+identities: used + did not use = analysed), suppressed with everything else; a CACE is built on
+its four compliance counts, so it is shown only where all four are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import pandas as pd
+
+from kitbag_analysis.analysis.labels import outcome_label, population_label, subgroup_level_label
+from kitbag_analysis.analysis.models import MIN_PARTICIPANTS_PER_ARM
+from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME, SUBGROUPS
+from kitbag_analysis.analysis.results import ARMS, OutcomeResult
+from kitbag_analysis.analysis.whatworks.compliance import MAIN_THETA, MIN_COMPLIANCE_DIFFERENCE, theta_key
+from kitbag_analysis.analysis.whatworks.missing_data import MISSING_SHARE_LIMIT
+from kitbag_analysis.analysis.whatworks.subgroups import LevelEffect
+from kitbag_analysis.sdc import formats as fmt
+from kitbag_analysis.sdc.release_tables import (
+    MIN_RESIDUAL_DF,
+    SUPPRESSED,
+    Cell,
+    CellKey,
+    Publisher,
+    Table,
+    model_publishable,
+)
+
+WHATWORKS, COMPLIANCE, MISSING, SUBGROUP_TABLE = "whatworks", "compliance", "missing_data", "subgroups"
+ENROLLED, INCLUDED = "enrolled", "included"
+FLOW = "participant_flow"
+USED, NOT_USED = "used", "did not use"
+
+
+def compliance_row(outcome: str, theta: float) -> str:
+    """The row name of a compliance count in the linked table set."""
+    return f"{outcome} theta {theta_key(theta)}"
+
+
+def _not_shown(r: OutcomeResult) -> str:
+    if not r.ok:
+        return "not estimable"
+    return "not shown" if not model_publishable(r) else ""
+
+
+def _flow(pub: Publisher, cells: dict[CellKey, Cell], population: str, stage: str) -> list[Cell]:
+    return [cells[k] for arm in ARMS if (k := pub.key(FLOW, population, stage, arm)) in cells]
+
+
+def _analysed(pub: Publisher, cells: dict[CellKey, Cell], r: OutcomeResult) -> list[Cell]:
+    return [cells[k] for arm in ARMS if (k := pub.key("effectiveness", r.population, r.outcome, arm)) in cells]
+
+
+def _continuous_rows(
+    results: Iterable[OutcomeResult], rows: list[tuple], width: int
+) -> Iterator[tuple[OutcomeResult, tuple[str, str]]]:
+    """The continuous outcomes whose model is shown, with their row labels; the others get a
+    row saying why (``width`` cells after the labels) in ``rows``."""
+    for r in results:
+        if r.kind != "continuous":
+            continue
+        head = (outcome_label(r.outcome), population_label(r.population))
+        if _not_shown(r):
+            rows.append((*head, _not_shown(r), *[""] * (width - 1)))
+            continue
+        yield r, head
+
+
+def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published: dict[CellKey, Cell]) -> Table:
+    """§7.1–7.3 per continuous outcome: g on the total variance, the unconditional ICC, the MDES
+    at randomisation and at analysis, attrition per arm, its difference and the teams lost."""
+    rows: list[tuple] = []
+    for r, head in _continuous_rows(results, rows, width=8):
+        w = r.what_works
+
+        def key(column: str, r: OutcomeResult = r) -> CellKey:
+            return pub.key(WHATWORKS, r.population, r.outcome, column)
+
+        enrolled = _flow(pub, published, r.population, ENROLLED)
+        analysed = _analysed(pub, published, r)
+        g = w.g_total
+        rate = {
+            arm: pub.derived(
+                key(f"attrition {arm}"),
+                "percent",
+                100 * w.attrition[arm],
+                [c for c in enrolled + analysed if c.key.column == arm],
+                fmt.percent,
+            )
+            for arm in ARMS
+        }
+        rows.append(
+            (
+                *head,
+                fmt.interval(g["value"], g["ci_low"], g["ci_high"]),
+                fmt.decimal(w.icc_unconditional, 3),
+                pub.derived(key("mdes randomisation"), "mdes", w.mdes["randomisation"], enrolled, fmt.decimal),
+                pub.derived(key("mdes analysis"), "mdes", w.mdes["analysis"], analysed, fmt.decimal),
+                rate["kitbag"],
+                rate["control"],
+                pub.derived(
+                    key("attrition difference"),
+                    "percent",
+                    100 * w.attrition["difference"],
+                    enrolled + analysed,
+                    fmt.percent,
+                ),
+                fmt.percent(100 * w.attrition["teams"]),
+            )
+        )
+    return Table(
+        WHATWORKS,
+        "Effect size on the total variance, minimum detectable effect size and attrition",
+        (
+            "Outcome",
+            "Population",
+            "Hedges' g, total variance (95% CI)",
+            "ICC without covariates",
+            "MDES at randomisation",
+            "MDES at analysis",
+            "Kitbags attrition %",
+            "Control attrition %",
+            "Attrition difference (points)",
+            "Teams with no one analysed %",
+        ),
+        tuple(rows),
+        note="g on the total variance divides the adjusted difference by the team plus residual SD of a model "
+        "without covariates. MDES: the smallest effect (in SDs) detectable with 80% power at the two-sided 5% "
+        "level. Attrition: share of those enrolled (excluded participants included) who were not analysed.",
+    )
+
+
+def compliance_table(results: Iterable[OutcomeResult], counts: pd.DataFrame, pub: Publisher) -> Table:
+    """§7.4: per continuous outcome and rule θ, the analysed whose team used Kitbags (and did
+    not) per arm, the share who did and the CACE."""
+    by_outcome = {r.outcome: r for r in results}
+    rows = []
+    for (outcome, theta), part in counts.groupby(["outcome", "theta"], sort=False):
+        r = by_outcome.get(outcome)
+        if r is None:
+            continue
+        at = part.set_index("arm")
+        rule = f"at least {theta:.0%} of practitioners{' (main rule)' if theta == MAIN_THETA else ''}"
+        row: list[str | Cell] = [outcome_label(outcome), population_label(r.population), rule]
+        basis: list[Cell] = []
+        for arm in ARMS:
+            name = compliance_row(outcome, theta)
+            used = pub.people(pub.key(COMPLIANCE, r.population, name, f"{arm} {USED}"), at.loc[arm, "used"])
+            unused = pub.people(pub.key(COMPLIANCE, r.population, name, f"{arm} {NOT_USED}"), at.loc[arm, "not_used"])
+            total = at.loc[arm, "used"] + at.loc[arm, "not_used"]
+            share = 100 * at.loc[arm, "used"] / total if total else None
+            pct = pub.derived(
+                pub.key(COMPLIANCE, r.population, name, f"{arm} % used"), "percent", share, [used, unused], fmt.percent
+            )
+            row += [used, unused, pct]
+            basis += [used, unused]
+        row.append(_cace_text(r, theta, basis, pub))
+        rows.append(tuple(row))
+    return Table(
+        COMPLIANCE,
+        "Compliance and the complier average causal effect (CACE)",
+        (
+            "Outcome",
+            "Population",
+            "A team used Kitbags when",
+            "Kitbags: team used",
+            "Kitbags: team did not",
+            "Kitbags: % used",
+            "Control: team used",
+            "Control: team did not",
+            "Control: % used",
+            "CACE (95% CI)",
+        ),
+        tuple(rows),
+        note="Analysed participants by whether their team used Kitbags: at least the given share of its "
+        "practitioners who answered at follow-up said they used them sometimes or often. CACE = the adjusted "
+        "difference divided by the difference in the share who used Kitbags (Kitbags − control), shown when that "
+        f"difference is at least {float(MIN_COMPLIANCE_DIFFERENCE):g}. The CACE is built on the four counts of "
+        "its row: shown only where they are.",
+        label_columns=3,
+    )
+
+
+def _cace_text(r: OutcomeResult, theta: float, basis: list[Cell], pub: Publisher) -> str | Cell:
+    if _not_shown(r):
+        return _not_shown(r)
+    c = r.what_works.cace[theta_key(theta)]
+    key = pub.key(COMPLIANCE, r.population, compliance_row(r.outcome, theta), "CACE")
+    # whether a CACE exists depends on the counts too: both the value and its absence are built on them
+    if any(b.suppressed for b in basis):
+        return Cell(key, "cace", c.value, SUPPRESSED, True)
+    if c.status != "ok":
+        return f"not estimable: {c.reason}"
+    return Cell(key, "cace", c.value, fmt.interval(c.value, c.ci_low, c.ci_high))
+
+
+def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, published: dict[CellKey, Cell]) -> Table:
+    """§7.5: the share missing, the missingness model's odds ratios and MI against complete case."""
+    rows: list[tuple] = []
+    for r, head in _continuous_rows(results, rows, width=6):
+        md = r.what_works.missing_data
+        basis = _flow(pub, published, r.population, INCLUDED) + _analysed(pub, published, r)
+        share = pub.derived(
+            pub.key(MISSING, r.population, r.outcome, "missing %"),
+            "percent",
+            100 * md.missing_share,
+            basis,
+            fmt.percent,
+        )
+        complete_case = fmt.interval(r.estimate, r.ci_low, r.ci_high)
+        if not md.analysed:
+            limit = f"{MISSING_SHARE_LIMIT:.0%}"
+            rows.append((*head, share, f"not needed ({limit} or less missing)", "", complete_case, "", ""))
+            continue
+        odds = ["", ""]
+        if md.missingness_model is None:
+            odds = [md.missingness_reason or "not estimable", ""]
+        elif (md.missingness_df_resid or 0) < MIN_RESIDUAL_DF:
+            odds = [f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom", ""]
+        else:
+            odds = [
+                fmt.interval(o.odds_ratio, o.ci_low, o.ci_high) + f", p {fmt.p_value(o.p_value)}"
+                for o in (md.missingness_model["arm"], md.missingness_model["baseline"])
+            ]
+        mi = md.mi
+        rows.append(
+            (
+                *head,
+                share,
+                *odds,
+                complete_case,
+                fmt.interval(mi.estimate, mi.ci_low, mi.ci_high),
+                f"{fmt.decimal(mi.df, 1)} (m = {mi.m})",
+            )
+        )
+    return Table(
+        MISSING,
+        "Missing data: who was missing at follow-up, and multiple imputation",
+        (
+            "Outcome",
+            "Population",
+            "Follow-up missing %",
+            "Odds of missing: Kitbags vs control (95% CI)",
+            "Odds of missing per baseline point (95% CI)",
+            "Complete case: difference (95% CI)",
+            "Multiple imputation: difference (95% CI)",
+            "MI degrees of freedom",
+        ),
+        tuple(rows),
+        note="Missing % = share of included participants not analysed. Where it exceeds "
+        f"{MISSING_SHARE_LIMIT:.0%}: a logistic model of "
+        "missing follow-up on arm and baseline score (team-clustered SEs), and the primary model refitted on "
+        "imputed data sets, pooled by Rubin's rules.",
+    )
+
+
+def subgroup_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
+    """§7.6: the effect of Kitbags within each level of each pre-specified subgroup, and the
+    interaction (difference between the levels' effects) with its p-value.
+
+    A level is shown only with at least max(10, threshold) analysed in each arm, and the
+    interaction only where both levels are shown: the first level's effect is the second's plus
+    the interaction, so a hidden level (one child, say) would otherwise be their sum."""
+    least = max(MIN_PARTICIPANTS_PER_ARM, pub.threshold)
+    rows = []
+    for r in results:
+        if not OUTCOME_BY_NAME[r.outcome].subgroups:
+            continue
+        if _not_shown(r):
+            rows.append((outcome_label(r.outcome), "", "", _not_shown(r), "", ""))
+            continue
+        for name, g in r.what_works.subgroups.items():
+            subgroup = SUBGROUPS[name]
+            model_shown = (g.df_resid or 0) >= MIN_RESIDUAL_DF
+            texts = {level: _level_text(effect, least, model_shown) for level, effect in g.levels.items()}
+            both = all(t[1] for t in texts.values())
+            for i, (level, (text, _)) in enumerate(texts.items()):
+                interaction = p = ""
+                if i == 0:
+                    if g.estimate is None:
+                        interaction = f"not estimable: {g.reason}"
+                    elif not model_shown:
+                        interaction = f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom"
+                    elif not both:
+                        interaction = "not shown: a level is not shown"
+                    else:
+                        interaction = f"{fmt.decimal(g.estimate)} (SE {fmt.decimal(g.se)})"
+                        p = fmt.p_value(g.p_value)
+                label = subgroup_level_label(subgroup.column, level)
+                rows.append((outcome_label(r.outcome), subgroup.label, label, text, interaction, p))
+    return Table(
+        SUBGROUP_TABLE,
+        "Pre-specified subgroups",
+        ("Outcome", "Subgroup", "Level", "Effect of Kitbags (95% CI)", "Interaction (SE)", "p (interaction)"),
+        tuple(rows),
+        note="Effect = adjusted difference within the level, from one model with the subgroup and its interaction "
+        f"with arm. The interaction is the difference between the two levels' effects. A level with fewer than "
+        f"{least} analysed in an arm is not shown, nor then the interaction (the level's effect is the other "
+        "level's plus the interaction).",
+        label_columns=3,
+    )
+
+
+def _level_text(effect: LevelEffect, least: int, model_shown: bool) -> tuple[str, bool]:
+    """A level's effect as the page shows it, and whether it is shown."""
+    if not model_shown:
+        return f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom", False
+    if min(effect.n.values()) < least:
+        return f"not shown: fewer than {least} analysed in an arm", False
+    if effect.status != "ok":
+        return f"not estimable: {effect.reason}", False
+    return fmt.interval(effect.estimate, effect.ci_low, effect.ci_high), True
+
+
+__all__ = ["compliance_row", "compliance_table", "missing_data_table", "subgroup_table", "whatworks_table"]

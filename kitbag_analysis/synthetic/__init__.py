@@ -1,0 +1,1 @@
+"""Synthetic studies with known true effects, for the demo, tests and benchmarks."""
