@@ -19,6 +19,17 @@ def small_study_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_study(tmp_path_factory.mktemp("small") / "study", SMALL)
 
 
+@pytest.fixture(scope="session")
+def small_bundle(small_study_master: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One batch of the small study, shared by every test that only reads a bundle (copy it to
+    change it)."""
+    from kitbag_analysis.cli import main
+
+    out = tmp_path_factory.mktemp("bundle") / "out"
+    assert main(["batch", str(small_study_master), "--out", str(out), "--workers", "2"]) == 0
+    return out
+
+
 @pytest.fixture
 def study(small_study_master: Path, tmp_path: Path) -> Path:
     """A fresh, valid copy of the small study that a test may corrupt."""

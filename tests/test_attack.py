@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kitbag_analysis.sdc.attack import audit, feasible_intervals
-from kitbag_analysis.sdc.release_tables import CellKey
+from kitbag_analysis.sdc.cells import CellKey
 
 
 def k(unit: str, row: str = "family support workers") -> CellKey:

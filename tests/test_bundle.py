@@ -23,11 +23,9 @@ UNITS = ["bexley", "haringey", "oxfordshire", "warwickshire", "all"]
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
 
-@pytest.fixture(scope="module")
-def batch_dir(small_study_master: Path, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bundle") / "out"
-    assert main(["batch", str(small_study_master), "--out", str(out), "--workers", "2"]) == 0
-    return out
+@pytest.fixture
+def batch_dir(small_bundle: Path) -> Path:
+    return small_bundle
 
 
 def test_every_unit_has_its_files(batch_dir: Path) -> None:

@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from kitbag_analysis.pages.figures import forest, population_effects  # noqa: E402
-from kitbag_analysis.sdc.release_tables import PublishedEffect  # noqa: E402
+from kitbag_analysis.sdc.cells import PublishedEffect  # noqa: E402
 
 
 def effect(outcome: str, measure: str, value: float, lo: float, hi: float) -> PublishedEffect:

@@ -11,8 +11,8 @@ from handmade import CHILD, hexid, write_folder
 
 from kitbag_analysis.analysis.outcomes import OUTCOMES
 from kitbag_analysis.pages import report as kb
+from kitbag_analysis.sdc.cells import SUPPRESSED
 from kitbag_analysis.sdc.output_checker import PAGE_TABLES
-from kitbag_analysis.sdc.release_tables import SUPPRESSED
 
 SECTIONS = tuple(n for names in PAGE_TABLES.values() for n in names if n != "excluded")  # every page table
 

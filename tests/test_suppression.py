@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kitbag_analysis.sdc.cells import CellKey
 from kitbag_analysis.sdc.linked import Identity, LinkedSet
 from kitbag_analysis.sdc.pattern import suppression_pattern
-from kitbag_analysis.sdc.release_tables import CellKey
 
 LAS = ("bexley", "haringey", "oxfordshire", "warwickshire")
 

@@ -6,6 +6,8 @@ Pages show these; the code names stay in results.json, release.json and the meth
 from __future__ import annotations
 
 from data_contracts.participants import BY_POPULATION
+from kitbag_analysis.analysis import names
+from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME
 
 POPULATIONS = {p.population: p.label for p in BY_POPULATION.values()}
 
@@ -44,12 +46,12 @@ SCORES = {
 }
 
 STAGES = {
-    "teams randomised": "Teams randomised",
-    "enrolled": "Enrolled",
-    "excluded (withdrawn, objected or restricted)": "Excluded (withdrew, objected or restricted)",
-    "included": "Included",
-    "with a baseline measure": "With a baseline measure",
-    "with a follow-up measure": "With a follow-up measure",
+    names.TEAMS_RANDOMISED: "Teams randomised",
+    names.ENROLLED: "Enrolled",
+    names.EXCLUDED: "Excluded (withdrew, objected or restricted)",
+    names.INCLUDED: "Included",
+    names.WITH_BASELINE: "With a baseline measure",
+    names.WITH_FOLLOWUP: "With a follow-up measure",
 }
 
 MODELS = {
@@ -67,15 +69,13 @@ def population_label(population: str) -> str:
 
 
 def outcome_label(outcome: str) -> str:
-    from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME
-
     found = OUTCOME_BY_NAME.get(outcome)
     return found.label if found else outcome
 
 
 def stage_label(stage: str) -> str:
-    if stage.startswith("analysed: "):
-        return f"Analysed: {outcome_label(stage.removeprefix('analysed: '))}"
+    if stage.startswith(names.ANALYSED_PREFIX):
+        return f"Analysed: {outcome_label(stage.removeprefix(names.ANALYSED_PREFIX))}"
     return STAGES.get(stage, stage)
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 OK = "ok"
 NOT_ESTIMABLE = "not_estimable"
-ARMS = ("kitbag", "control")
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,22 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.ages import age_in_years
+from kitbag_analysis.analysis.names import (
+    ARM_CODES,
+    ENROLLED,
+    EXCLUDED,
+    INCLUDED,
+    TEAMS_RANDOMISED,
+    WITH_BASELINE,
+    WITH_FOLLOWUP,
+    analysed_stage,
+)
 from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME, OUTCOMES, POPULATIONS, measure_scores
 from kitbag_analysis.analysis.results import OutcomeResult
 from kitbag_analysis.analysis.windows import child_windows
 from kitbag_analysis.study.load import Study
 
-ARMS = (("kitbag", 1), ("control", 0))
+ARMS = tuple(ARM_CODES.items())  # (name, code) pairs
 AGE_BANDS = ((0, 4, "0–4"), (5, 10, "5–10"), (11, 15, "11–15"), (16, 200, "16+"))
 ETHNIC_GROUPS = {"W": "White", "M": "Mixed", "A": "Asian", "B": "Black"}
 OTHER_ETHNICITY = "Other/not known"
@@ -49,18 +59,18 @@ def participant_flow(study: Study, frames: dict[str, pd.DataFrame]) -> pd.DataFr
             return by_arm(people.loc[people[pop.id_column].isin(ids)])
 
         stages = [
-            ("teams randomised", {arm: int(teams.get(arm, 0)) for arm, _ in ARMS}),
-            ("enrolled", {a: by_arm(people)[a] + by_arm(gone)[a] for a, _ in ARMS}),
-            ("excluded (withdrawn, objected or restricted)", by_arm(gone)),
-            ("included", by_arm(people)),
-            ("with a baseline measure", with_wave("baseline")),
-            ("with a follow-up measure", with_wave("followup")),
+            (TEAMS_RANDOMISED, {arm: int(teams.get(arm, 0)) for arm, _ in ARMS}),
+            (ENROLLED, {a: by_arm(people)[a] + by_arm(gone)[a] for a, _ in ARMS}),
+            (EXCLUDED, by_arm(gone)),
+            (INCLUDED, by_arm(people)),
+            (WITH_BASELINE, with_wave("baseline")),
+            (WITH_FOLLOWUP, with_wave("followup")),
         ]
         for outcome in OUTCOMES:
             if outcome.population == pop.population:
                 frame = frames[outcome.name]
                 n = frame["arm"].value_counts()
-                stages.append((f"analysed: {outcome.name}", {arm: int(n.get(code, 0)) for arm, code in ARMS}))
+                stages.append((analysed_stage(outcome.name), {arm: int(n.get(code, 0)) for arm, code in ARMS}))
         for stage, counts in stages:
             rows.append({"population": pop.population, "stage": stage, **counts})
     return pd.DataFrame(rows, columns=["population", "stage", "kitbag", "control"])

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from data_contracts.errors import KitbagError
+from kitbag_analysis.errors import KitbagError
 
 DEFAULT_STUDY = Path("data/synthetic")
 DEFAULT_DEMO_OUT = Path("reports/demo")

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME  # noqa: E402
-from kitbag_analysis.sdc.release_tables import PublishedEffect  # noqa: E402
+from kitbag_analysis.sdc.cells import PublishedEffect  # noqa: E402
 
 G_AXIS = "Hedges' g (Kitbags − control); 0 = no difference"
 RATIO_AXIS = "rate or odds ratio (Kitbags / control, log scale); 1 = no difference"

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from data_contracts.errors import Finding
 from kitbag_analysis import atomic
 from kitbag_analysis.analysis.analyse import UnitAnalysis, analyse
 from kitbag_analysis.analysis.labels import population_label
@@ -23,23 +22,19 @@ from kitbag_analysis.analysis.models import (
     Z95,
 )
 from kitbag_analysis.analysis.outcomes import OUTCOMES
-from kitbag_analysis.analysis.quality import attrition, completeness
-from kitbag_analysis.analysis.tables import follow_up_by_arm
+from kitbag_analysis.errors import NoSafePattern, ReleaseRefused
 from kitbag_analysis.pages import html
 from kitbag_analysis.sdc import release_tables as pb
-from kitbag_analysis.sdc import whatworks_tables as pw
+from kitbag_analysis.sdc.cells import SUPPRESSED, PublishedEffect, Release
 from kitbag_analysis.sdc.linked import key_json, linked_set
-from kitbag_analysis.sdc.pattern import NoSafePattern, Pattern
+from kitbag_analysis.sdc.pattern import Pattern
 from kitbag_analysis.sdc.pattern import suppression_pattern as coordinated_pattern
-from kitbag_analysis.sdc.release_tables import SUPPRESSED
+from kitbag_analysis.sdc.release import headline, make_release
+from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF
 from kitbag_analysis.study.load import Study, load_study
-from kitbag_analysis.study.units import ALL, check_unit
+from kitbag_analysis.study.units import ALL, check_unit, unit_name
 
 EFFECTIVENESS_TITLE = "effectiveness report"
-
-
-class ReleaseRefused(Finding):
-    """Disclosure control refuses the release (exit 1); the message names cells, never values."""
 
 
 QUALITY_TITLE = "data quality"
@@ -53,10 +48,10 @@ class Report:
     unit: str
     study: Study
     analysis: UnitAnalysis
-    release: pb.Release
+    release: Release
     stamp: dict[str, Any]
     pattern: Pattern | None = None
-    per_unit: dict[str, list[pb.PublishedEffect]] = field(default_factory=dict)
+    per_unit: dict[str, list[PublishedEffect]] = field(default_factory=dict)
     figures: dict[str, bytes] = field(default_factory=dict)  # PNGs as shown, for the output checker
 
     @property
@@ -66,12 +61,6 @@ class Report:
     @property
     def unit_name(self) -> str:
         return unit_name(self.study, self.unit)
-
-
-def unit_name(study: Study, unit: str) -> str:
-    if unit == ALL:
-        return "All local authorities (pooled trial)"
-    return study.settings.local_authorities[unit]
 
 
 # --- loading and analysing, with the batch's private cache ----------------------------------
@@ -134,42 +123,6 @@ def _stamp(audit_stamp: str | dict | None) -> dict[str, Any]:
     return {"run_id": "interactive (not a batch run)"}
 
 
-def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[pb.CellKey]) -> pb.Release:
-    """Every table both pages of a unit show, disclosure-controlled."""
-    pub = pb.Publisher(analysis.unit, study.settings.sdc_threshold, pattern)
-    flow = pb.flow_table(analysis.tables["participant_flow"], pub)
-    included = {c.key: c for c in flow.cells() if c.key.row == "included"}
-    complete = completeness(analysis.view)
-    release = pb.Release(analysis.unit, unit_name(study, analysis.unit), study.settings.sdc_threshold)
-    release.tables = {
-        "excluded": pb.excluded_table(analysis.results.excluded, pub),
-        "participant_flow": flow,
-        "baseline": pb.baseline_table(analysis.tables["baseline"], pub, included),
-        "effectiveness": pb.effectiveness_table(analysis.outcomes, pub, follow_up(analysis)),
-        "uptake": pb.uptake_table(analysis.tables["uptake"], pub),
-        "completeness": pb.completeness_table(complete, pub),
-        "attrition": pb.attrition_table(attrition(complete), pub),
-    }
-    effectiveness = release.tables["effectiveness"]
-    published = {c.key: c for c in flow.cells() + effectiveness.cells()}
-    release.tables["whatworks"] = pw.whatworks_table(analysis.outcomes, pub, published)
-    release.tables["compliance"] = pw.compliance_table(analysis.outcomes, analysis.tables["compliance"], pub)
-    release.tables["missing_data"] = pw.missing_data_table(analysis.outcomes, pub, published)
-    release.tables["subgroups"] = pw.subgroup_table(analysis.outcomes, pub)
-    release.tables["summary"] = pb.summary_table(
-        analysis.outcomes, release.tables["effectiveness"], {o.name: o.benefit for o in OUTCOMES}
-    )
-    release.effects = pb.published_effects(analysis.outcomes)
-    release.withheld = [r.outcome for r in analysis.outcomes if r.ok and not pb.model_publishable(r)]
-    return release
-
-
-def follow_up(analysis: UnitAnalysis) -> dict[str, dict]:
-    """Each outcome's follow-up by arm among the analysed (exact; published through `publication`)."""
-    kinds = {o.name: o.kind for o in OUTCOMES}
-    return {name: follow_up_by_arm(frame, kinds[name]) for name, frame in analysis.frames.items() if len(frame)}
-
-
 def build(
     study_dir: str | Path, unit: str, audit_stamp: str | dict = "", study_cache: str | Path | None = None
 ) -> Report:
@@ -188,7 +141,7 @@ def build(
     return report
 
 
-def _check_linked(release: pb.Release, pattern: Pattern) -> None:
+def _check_linked(release: Release, pattern: Pattern) -> None:
     """Every count the release shows is a cell of the audited linked set, with the same value."""
     values = pattern.linked.values if pattern.linked else {}
     for cell in release.cells():
@@ -216,7 +169,7 @@ def release_json(report: Report) -> dict[str, Any]:
     data = report.release.to_json() | {
         "study": report.study.settings.name,
         "unit_name": report.unit_name,
-        "headline": [[e.label, pb.effect_text(e)] for e in report.release.effects],
+        "headline": headline(report.release),
     }
     linked = report.pattern.linked if report.pattern else None
     if linked is not None:
@@ -339,7 +292,7 @@ def methods_html(report: Report) -> str:
         min_participants=MIN_PARTICIPANTS_PER_ARM,
         threshold=s.sdc_threshold,
         suppressed=SUPPRESSED,
-        min_df=pb.MIN_RESIDUAL_DF,
+        min_df=MIN_RESIDUAL_DF,
         glossary=glossary,
         ww=_whatworks_methods(report),
     )
@@ -378,4 +331,4 @@ def contract_status_html(report: Report) -> str:
     return html.render("contract_status", ok=validation.ok, files=len(report.study.frames), failures=None)
 
 
-__all__ = ["Report", "build", "header_html", "load", "make_release", "stamp_html", "write_outputs"]
+__all__ = ["Report", "build", "header_html", "load", "stamp_html", "write_outputs"]

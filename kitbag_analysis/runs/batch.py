@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from data_contracts.errors import UnusableInput
 from kitbag_analysis import atomic
+from kitbag_analysis.errors import UnusableInput
 from kitbag_analysis.runs.manifest import MANIFEST, write_index, write_manifest
 from kitbag_analysis.runs.private_folder import STUDY_FILE, private_folder
 from kitbag_analysis.runs.stamp import TOOL, new_stamp

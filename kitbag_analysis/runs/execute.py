@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kitbag_analysis.errors import NotebookFailed
 from kitbag_analysis.runs.kernels import NOTEBOOK_DIR, kernel
-
-
-class NotebookFailed(Exception):
-    """A cell raised: carries the exception's name and message as the notebook recorded them."""
-
-    def __init__(self, ename: str, evalue: str) -> None:
-        super().__init__(f"{ename}: {evalue}")
-        self.ename, self.evalue = ename, evalue
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict, private_dir: str | Path | None = None) -> None:

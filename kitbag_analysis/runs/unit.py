@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kitbag_analysis import atomic
-from kitbag_analysis.runs.execute import NotebookFailed, execute_notebook
+from kitbag_analysis.errors import NotebookFailed
+from kitbag_analysis.runs.execute import execute_notebook
 from kitbag_analysis.runs.kernels import NOTEBOOK_DIR
 from kitbag_analysis.runs.render import render_html
 

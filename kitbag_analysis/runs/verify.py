@@ -11,8 +11,8 @@ import json
 import re
 from pathlib import Path
 
-from data_contracts.errors import UnusableInput
 from kitbag_analysis.atomic import sha256
+from kitbag_analysis.errors import UnusableInput
 from kitbag_analysis.runs.manifest import MANIFEST
 
 RUN_ID_TAG = re.compile(r'<meta\b[^>]*\bname="kitbag-run-id"[^>]*>')

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from kitbag_analysis.sdc.release_tables import CellKey
+from kitbag_analysis.sdc.cells import CellKey
 
 Interval = tuple[float, float]
 

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_contracts.errors import Finding, UnusableInput
+from kitbag_analysis.errors import Finding, UnusableInput
 from kitbag_analysis.sdc.attack import Interval, Narrow, audit, feasible_intervals
+from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey
 from kitbag_analysis.sdc.linked import key_from_json
-from kitbag_analysis.sdc.release_tables import SUPPRESSED, CellKey
 
 RELEASE = "release.json"
 

@@ -1,4 +1,5 @@
-"""How numbers read on a published page: one rule per kind of number."""
+"""How numbers read on a published page: one rule per kind of number (`cells.MEASURES` says
+which measure reads which way)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,14 @@ def percent(x: float | None) -> str:
     return decimal(x, 1)
 
 
+P_BELOW = "< 0.001"  # a p-value below one in a thousand
+
+
 def p_value(p: float | None) -> str:
     """Three decimals, or ``< 0.001``."""
     if _missing(p):
         return ""
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return P_BELOW if p < 0.001 else f"{p:.3f}"
 
 
 def interval(value: float, low: float, high: float, digits: int = 2) -> str:
@@ -41,4 +45,4 @@ def interval(value: float, low: float, high: float, digits: int = 2) -> str:
     return f"{decimal(value, digits)} ({decimal(low, digits)} to {decimal(high, digits)})"
 
 
-__all__ = ["count", "decimal", "interval", "p_value", "percent"]
+__all__ = ["P_BELOW", "count", "decimal", "interval", "p_value", "percent"]

@@ -13,9 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from data_contracts.participants import BY_TYPE
 from kitbag_analysis.analysis.analyse import UnitAnalysis, analysis_counts
-from kitbag_analysis.analysis.results import ARMS
-from kitbag_analysis.sdc.release_tables import ANSWERED, CellKey
+from kitbag_analysis.analysis.names import ANSWERED, ARMS
+from kitbag_analysis.analysis.whatworks.compliance import THETAS
+from kitbag_analysis.sdc.cells import CellKey
+from kitbag_analysis.sdc.release import make_release
+from kitbag_analysis.sdc.whatworks_tables import COMPLIANCE, NOT_USED, USED, compliance_row
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import ALL
 
@@ -99,8 +103,6 @@ def _flow_identities(unit: str, populations: Iterable[str], values: dict[CellKey
 
 def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) -> LinkedSet:
     """Every count of every unit of ``study`` with the identities among them."""
-    from kitbag_analysis.pages.report import make_release
-
     units = study.units
     analyses = analyses or {u: analysis_counts(study, u) for u in units}
     releases = {u: make_release(study, analyses[u], frozenset()) for u in units}
@@ -157,8 +159,6 @@ def _rest(key: CellKey) -> tuple[str, str, str, str]:
 
 
 def _population(participant_type: str) -> str:
-    from data_contracts.participants import BY_TYPE
-
     return BY_TYPE[participant_type].population
 
 
@@ -166,9 +166,6 @@ def _compliance_identities(unit: str, keys: list[CellKey]) -> LinkedSet:
     """Compliance counts (§7.4): per outcome, rule and arm, those whose team used Kitbags plus
     those whose team did not are the outcome's analysed (the effectiveness n); a stricter rule
     never has more users (θ ordered), so a reader also knows those orderings."""
-    from kitbag_analysis.analysis.whatworks.compliance import THETAS
-    from kitbag_analysis.sdc.whatworks_tables import COMPLIANCE, NOT_USED, USED, compliance_row
-
     present = {k for k in keys if k.table == COMPLIANCE}
     found: list[Identity] = []
     bounds: list[tuple[CellKey, CellKey]] = []

@@ -14,17 +14,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
 from kitbag_analysis import atomic
 from kitbag_analysis.analysis.labels import level_label
 from kitbag_analysis.analysis.tables import categorical_characteristics
-from kitbag_analysis.sdc.release_tables import MIN_RESIDUAL_DF, SUPPRESSED, CellKey
+from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey, Release
+from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF
 
 if TYPE_CHECKING:
-    from kitbag_analysis.pages.report import Report
+    from kitbag_analysis.analysis.analyse import UnitAnalysis
+    from kitbag_analysis.sdc.pattern import Pattern
+
+
+
+class Report(Protocol):
+    """What the output checker's record reads of a unit's report (`pages.report.Report` has it)."""
+
+    unit: str
+    analysis: UnitAnalysis
+    release: Release
+    pattern: Pattern | None
+    figures: dict[str, bytes]
+
+    @property
+    def threshold(self) -> int: ...
 
 PAGE_TABLES = {
     "report.html": (

@@ -22,9 +22,10 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from kitbag_analysis.errors import NoSafePattern
 from kitbag_analysis.sdc.attack import Interval, audit, feasible_intervals
+from kitbag_analysis.sdc.cells import CellKey
 from kitbag_analysis.sdc.linked import LinkedSet
-from kitbag_analysis.sdc.release_tables import CellKey
 from kitbag_analysis.study.units import ALL
 
 POOLED_WEIGHT = 2.0
@@ -36,10 +37,6 @@ TABLE_WEIGHT = {"compliance": 0.1}
 # the analysed count of the effectiveness table (the audit still proves the result).
 CONTAINED_TABLES = frozenset({"compliance"})
 MAX_ROUNDS = 100
-
-
-class NoSafePattern(Exception):
-    """No suppression pattern passing the audit was found; carries the narrow cell's label."""
 
 
 @dataclass(frozen=True)

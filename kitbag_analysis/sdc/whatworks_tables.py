@@ -1,4 +1,4 @@
-"""The What-Works tables of analysis-plan.md §7, disclosure-controlled by `publication`'s rules.
+"""The What-Works tables of analysis-plan.md §7, disclosure-controlled by `sdc.rules`.
 
 Every number here is either a model's (shown only when the outcome's §4 model is publishable,
 and the sub-model has at least ``MIN_RESIDUAL_DF`` residual degrees of freedom) or built on
@@ -15,26 +15,26 @@ from collections.abc import Iterable, Iterator
 import pandas as pd
 
 from kitbag_analysis.analysis.labels import outcome_label, population_label, subgroup_level_label
-from kitbag_analysis.analysis.models import MIN_PARTICIPANTS_PER_ARM
+from kitbag_analysis.analysis.names import (
+    ARMS,
+    COMPLIANCE,
+    EFFECTIVENESS,
+    ENROLLED,
+    FLOW,
+    INCLUDED,
+    MISSING_DATA,
+    SUBGROUPS_TABLE,
+    WHATWORKS,
+)
 from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME, SUBGROUPS
-from kitbag_analysis.analysis.results import ARMS, OutcomeResult
+from kitbag_analysis.analysis.results import OutcomeResult
 from kitbag_analysis.analysis.whatworks.compliance import MAIN_THETA, MIN_COMPLIANCE_DIFFERENCE, theta_key
 from kitbag_analysis.analysis.whatworks.missing_data import MISSING_SHARE_LIMIT
 from kitbag_analysis.analysis.whatworks.subgroups import LevelEffect
-from kitbag_analysis.sdc import formats as fmt
-from kitbag_analysis.sdc.release_tables import (
-    MIN_RESIDUAL_DF,
-    SUPPRESSED,
-    Cell,
-    CellKey,
-    Publisher,
-    Table,
-    model_publishable,
-)
+from kitbag_analysis.sdc.cells import Cell, CellKey, Shown, Table, TableCell, interval
+from kitbag_analysis.sdc.rules import NOT_ENOUGH_DF, Publisher, df_shown, not_shown_reason, subgroup_least
 
-WHATWORKS, COMPLIANCE, MISSING, SUBGROUP_TABLE = "whatworks", "compliance", "missing_data", "subgroups"
-ENROLLED, INCLUDED = "enrolled", "included"
-FLOW = "participant_flow"
+MISSING, SUBGROUP_TABLE = MISSING_DATA, SUBGROUPS_TABLE
 USED, NOT_USED = "used", "did not use"
 
 
@@ -43,18 +43,12 @@ def compliance_row(outcome: str, theta: float) -> str:
     return f"{outcome} theta {theta_key(theta)}"
 
 
-def _not_shown(r: OutcomeResult) -> str:
-    if not r.ok:
-        return "not estimable"
-    return "not shown" if not model_publishable(r) else ""
-
-
 def _flow(pub: Publisher, cells: dict[CellKey, Cell], population: str, stage: str) -> list[Cell]:
     return [cells[k] for arm in ARMS if (k := pub.key(FLOW, population, stage, arm)) in cells]
 
 
 def _analysed(pub: Publisher, cells: dict[CellKey, Cell], r: OutcomeResult) -> list[Cell]:
-    return [cells[k] for arm in ARMS if (k := pub.key("effectiveness", r.population, r.outcome, arm)) in cells]
+    return [cells[k] for arm in ARMS if (k := pub.key(EFFECTIVENESS, r.population, r.outcome, arm)) in cells]
 
 
 def _continuous_rows(
@@ -66,8 +60,8 @@ def _continuous_rows(
         if r.kind != "continuous":
             continue
         head = (outcome_label(r.outcome), population_label(r.population))
-        if _not_shown(r):
-            rows.append((*head, _not_shown(r), *[""] * (width - 1)))
+        if not_shown_reason(r):
+            rows.append((*head, not_shown_reason(r), *[""] * (width - 1)))
             continue
         yield r, head
 
@@ -91,27 +85,21 @@ def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published:
                 "percent",
                 100 * w.attrition[arm],
                 [c for c in enrolled + analysed if c.key.column == arm],
-                fmt.percent,
             )
             for arm in ARMS
         }
+        difference = 100 * w.attrition["difference"]
         rows.append(
             (
                 *head,
-                fmt.interval(g["value"], g["ci_low"], g["ci_high"]),
-                fmt.decimal(w.icc_unconditional, 3),
-                pub.derived(key("mdes randomisation"), "mdes", w.mdes["randomisation"], enrolled, fmt.decimal),
-                pub.derived(key("mdes analysis"), "mdes", w.mdes["analysis"], analysed, fmt.decimal),
+                interval(key("g total"), "g_total", g["value"], g["ci_low"], g["ci_high"]),
+                Cell(key("icc unconditional"), "icc_unconditional", w.icc_unconditional),
+                pub.derived(key("mdes randomisation"), "mdes", w.mdes["randomisation"], enrolled),
+                pub.derived(key("mdes analysis"), "mdes", w.mdes["analysis"], analysed),
                 rate["kitbag"],
                 rate["control"],
-                pub.derived(
-                    key("attrition difference"),
-                    "percent",
-                    100 * w.attrition["difference"],
-                    enrolled + analysed,
-                    fmt.percent,
-                ),
-                fmt.percent(100 * w.attrition["teams"]),
+                pub.derived(key("attrition difference"), "percent", difference, enrolled + analysed),
+                Cell(key("teams with no one analysed"), "percent", 100 * w.attrition["teams"]),  # teams, not people
             )
         )
     return Table(
@@ -147,7 +135,7 @@ def compliance_table(results: Iterable[OutcomeResult], counts: pd.DataFrame, pub
             continue
         at = part.set_index("arm")
         rule = f"at least {theta:.0%} of practitioners{' (main rule)' if theta == MAIN_THETA else ''}"
-        row: list[str | Cell] = [outcome_label(outcome), population_label(r.population), rule]
+        row: list[TableCell] = [outcome_label(outcome), population_label(r.population), rule]
         basis: list[Cell] = []
         for arm in ARMS:
             name = compliance_row(outcome, theta)
@@ -155,9 +143,8 @@ def compliance_table(results: Iterable[OutcomeResult], counts: pd.DataFrame, pub
             unused = pub.people(pub.key(COMPLIANCE, r.population, name, f"{arm} {NOT_USED}"), at.loc[arm, "not_used"])
             total = at.loc[arm, "used"] + at.loc[arm, "not_used"]
             share = 100 * at.loc[arm, "used"] / total if total else None
-            pct = pub.derived(
-                pub.key(COMPLIANCE, r.population, name, f"{arm} % used"), "percent", share, [used, unused], fmt.percent
-            )
+            pct_key = pub.key(COMPLIANCE, r.population, name, f"{arm} % used")
+            pct = pub.derived(pct_key, "percent", share, [used, unused])
             row += [used, unused, pct]
             basis += [used, unused]
         row.append(_cace_text(r, theta, basis, pub))
@@ -187,17 +174,17 @@ def compliance_table(results: Iterable[OutcomeResult], counts: pd.DataFrame, pub
     )
 
 
-def _cace_text(r: OutcomeResult, theta: float, basis: list[Cell], pub: Publisher) -> str | Cell:
-    if _not_shown(r):
-        return _not_shown(r)
+def _cace_text(r: OutcomeResult, theta: float, basis: list[Cell], pub: Publisher) -> TableCell:
+    if not_shown_reason(r):
+        return not_shown_reason(r)
     c = r.what_works.cace[theta_key(theta)]
     key = pub.key(COMPLIANCE, r.population, compliance_row(r.outcome, theta), "CACE")
     # whether a CACE exists depends on the counts too: both the value and its absence are built on them
     if any(b.suppressed for b in basis):
-        return Cell(key, "cace", c.value, SUPPRESSED, True)
+        return Cell(key, "cace", c.value, suppressed=True)
     if c.status != "ok":
         return f"not estimable: {c.reason}"
-    return Cell(key, "cace", c.value, fmt.interval(c.value, c.ci_low, c.ci_high))
+    return interval(key, "cace", c.value, c.ci_low, c.ci_high)
 
 
 def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, published: dict[CellKey, Cell]) -> Table:
@@ -206,28 +193,23 @@ def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, publish
     for r, head in _continuous_rows(results, rows, width=6):
         md = r.what_works.missing_data
         basis = _flow(pub, published, r.population, INCLUDED) + _analysed(pub, published, r)
-        share = pub.derived(
-            pub.key(MISSING, r.population, r.outcome, "missing %"),
-            "percent",
-            100 * md.missing_share,
-            basis,
-            fmt.percent,
-        )
-        complete_case = fmt.interval(r.estimate, r.ci_low, r.ci_high)
+
+        def key(column: str, r: OutcomeResult = r) -> CellKey:
+            return pub.key(MISSING, r.population, r.outcome, column)
+
+        share = pub.derived(key("missing %"), "percent", 100 * md.missing_share, basis)
+        complete_case = interval(key("complete case"), "estimate", r.estimate, r.ci_low, r.ci_high)
         if not md.analysed:
             limit = f"{MISSING_SHARE_LIMIT:.0%}"
             rows.append((*head, share, f"not needed ({limit} or less missing)", "", complete_case, "", ""))
             continue
-        odds = ["", ""]
+        odds: list[TableCell] = ["", ""]
         if md.missingness_model is None:
             odds = [md.missingness_reason or "not estimable", ""]
-        elif (md.missingness_df_resid or 0) < MIN_RESIDUAL_DF:
-            odds = [f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom", ""]
+        elif not df_shown(md.missingness_df_resid or 0):
+            odds = [f"not shown: {NOT_ENOUGH_DF}", ""]
         else:
-            odds = [
-                fmt.interval(o.odds_ratio, o.ci_low, o.ci_high) + f", p {fmt.p_value(o.p_value)}"
-                for o in (md.missingness_model["arm"], md.missingness_model["baseline"])
-            ]
+            odds = [_odds(key(f"odds of missing {term}"), md.missingness_model[term]) for term in ("arm", "baseline")]
         mi = md.mi
         rows.append(
             (
@@ -235,8 +217,8 @@ def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, publish
                 share,
                 *odds,
                 complete_case,
-                fmt.interval(mi.estimate, mi.ci_low, mi.ci_high),
-                f"{fmt.decimal(mi.df, 1)} (m = {mi.m})",
+                interval(key("multiple imputation"), "mi_estimate", mi.estimate, mi.ci_low, mi.ci_high),
+                Shown((Cell(key("mi df"), "mi_df", mi.df),), "{0} (m = " + str(mi.m) + ")"),
             )
         )
     return Table(
@@ -260,6 +242,13 @@ def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, publish
     )
 
 
+def _odds(key: CellKey, o) -> Shown:  # noqa: ANN001 - a missingness-model term
+    """An odds ratio with its CI and p-value."""
+    ratio = interval(key, "missingness_odds_ratio", o.odds_ratio, o.ci_low, o.ci_high)
+    p = Cell(CellKey(key.unit, key.table, key.population, key.row, f"{key.column} p"), "p", o.p_value)
+    return Shown((*ratio.parts, p), "{0} ({1} to {2}), p {3}")
+
+
 def subgroup_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
     """§7.6: the effect of Kitbags within each level of each pre-specified subgroup, and the
     interaction (difference between the levels' effects) with its p-value.
@@ -267,31 +256,41 @@ def subgroup_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
     A level is shown only with at least max(10, threshold) analysed in each arm, and the
     interaction only where both levels are shown: the first level's effect is the second's plus
     the interaction, so a hidden level (one child, say) would otherwise be their sum."""
-    least = max(MIN_PARTICIPANTS_PER_ARM, pub.threshold)
+    least = subgroup_least(pub.threshold)
     rows = []
     for r in results:
         if not OUTCOME_BY_NAME[r.outcome].subgroups:
             continue
-        if _not_shown(r):
-            rows.append((outcome_label(r.outcome), "", "", _not_shown(r), "", ""))
+        if not_shown_reason(r):
+            rows.append((outcome_label(r.outcome), "", "", not_shown_reason(r), "", ""))
             continue
         for name, g in r.what_works.subgroups.items():
             subgroup = SUBGROUPS[name]
-            model_shown = (g.df_resid or 0) >= MIN_RESIDUAL_DF
-            texts = {level: _level_text(effect, least, model_shown) for level, effect in g.levels.items()}
+            model_shown = df_shown(g.df_resid or 0)
+
+            def key(row: str, column: str, r: OutcomeResult = r) -> CellKey:
+                return pub.key(SUBGROUP_TABLE, r.population, f"{r.outcome} {row}", column)
+
+            texts = {
+                level: _level_text(key(f"{name} {level}", "effect"), effect, least, model_shown)
+                for level, effect in g.levels.items()
+            }
             both = all(t[1] for t in texts.values())
             for i, (level, (text, _)) in enumerate(texts.items()):
-                interaction = p = ""
+                interaction: TableCell = ""
+                p: TableCell = ""
                 if i == 0:
                     if g.estimate is None:
                         interaction = f"not estimable: {g.reason}"
                     elif not model_shown:
-                        interaction = f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom"
+                        interaction = f"not shown: {NOT_ENOUGH_DF}"
                     elif not both:
                         interaction = "not shown: a level is not shown"
                     else:
-                        interaction = f"{fmt.decimal(g.estimate)} (SE {fmt.decimal(g.se)})"
-                        p = fmt.p_value(g.p_value)
+                        estimate = Cell(key(name, "interaction"), "interaction", g.estimate)
+                        se = Cell(key(name, "interaction SE"), "interaction_se", g.se)
+                        interaction = Shown((estimate, se), "{0} (SE {1})")
+                        p = Cell(key(name, "interaction p"), "p", g.p_value)
                 label = subgroup_level_label(subgroup.column, level)
                 rows.append((outcome_label(r.outcome), subgroup.label, label, text, interaction, p))
     return Table(
@@ -307,15 +306,15 @@ def subgroup_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
     )
 
 
-def _level_text(effect: LevelEffect, least: int, model_shown: bool) -> tuple[str, bool]:
+def _level_text(key: CellKey, effect: LevelEffect, least: int, model_shown: bool) -> tuple[TableCell, bool]:
     """A level's effect as the page shows it, and whether it is shown."""
     if not model_shown:
-        return f"not shown: fewer than {MIN_RESIDUAL_DF} residual degrees of freedom", False
+        return f"not shown: {NOT_ENOUGH_DF}", False
     if min(effect.n.values()) < least:
         return f"not shown: fewer than {least} analysed in an arm", False
     if effect.status != "ok":
         return f"not estimable: {effect.reason}", False
-    return fmt.interval(effect.estimate, effect.ci_low, effect.ci_high), True
+    return interval(key, "subgroup_effect", effect.estimate, effect.ci_low, effect.ci_high), True
 
 
 __all__ = ["compliance_row", "compliance_table", "missing_data_table", "subgroup_table", "whatworks_table"]

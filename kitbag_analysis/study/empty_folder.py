@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from data_contracts.docs import render
-from data_contracts.errors import UnusableInput
 from data_contracts.schemas import CONTRACTS
 from data_contracts.settings import FOLDER_SETTINGS_HELP
 from kitbag_analysis import atomic
+from kitbag_analysis.errors import UnusableInput
 
 STUDY_TOML = """# Study settings: every key is required unless it shows a default. Dates are YYYY-MM-DD, unquoted.
 [study]

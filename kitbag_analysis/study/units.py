@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from data_contracts import KitbagError
 from data_contracts.participants import PARTICIPANTS
+from kitbag_analysis.errors import KitbagError
 from kitbag_analysis.study.load import Study
 
 ALL = "all"
@@ -34,3 +34,11 @@ def restrict(study: Study, unit: str) -> Study:
             frames[name] = frame.loc[frame[p.id_column].isin(ids)].reset_index(drop=True)
     exclusions = study.exclusions.loc[study.exclusions["team_id"].isin(keep)]
     return replace(study, frames=frames, exclusions=exclusions.reset_index(drop=True), _cache={})
+
+
+def unit_name(study: Study, unit: str) -> str:
+    if unit == ALL:
+        return "All local authorities (pooled trial)"
+    return study.settings.local_authorities[unit]
+
+

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data_contracts.errors import UnusableInput
 from data_contracts.instruments import CRIES8, GSE, PSS10, SDQ, Instrument
 from data_contracts.participants import PARTICIPANTS
 from data_contracts.reading import DATA_SUFFIXES
 from data_contracts.schemas import CONTRACTS, ETHNICITIES
 from data_contracts.settings import StudySettings, settings_toml
 from kitbag_analysis import atomic
+from kitbag_analysis.errors import UnusableInput
 
 TRUTH_FILE = "synthetic_truth.json"
 DEFAULT_CHILDREN = 9000

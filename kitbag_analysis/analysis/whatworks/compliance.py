@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 
 from kitbag_analysis.analysis.models import Fit
+from kitbag_analysis.analysis.names import ARMS
 from kitbag_analysis.analysis.outcomes import OUTCOMES
-from kitbag_analysis.analysis.results import ARMS, NOT_ESTIMABLE, OK
+from kitbag_analysis.analysis.results import NOT_ESTIMABLE, OK
 from kitbag_analysis.study.load import Study
 
 THETAS = (0.25, 0.5, 0.75)  # the main rule is MAIN_THETA; the others are sensitivity rows

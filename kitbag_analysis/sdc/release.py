@@ -1,0 +1,64 @@
+"""The release of one unit: every table both of its pages show, disclosure-controlled.
+
+`make_release` is a publication rule (the linked set builds every unit's release with it to
+know what any page could show), so it lives here, not in the notebooks' façade."""
+
+from __future__ import annotations
+
+from kitbag_analysis.analysis.analyse import UnitAnalysis
+from kitbag_analysis.analysis.names import EFFECTIVENESS
+from kitbag_analysis.analysis.outcomes import OUTCOMES
+from kitbag_analysis.analysis.quality import attrition, completeness
+from kitbag_analysis.analysis.tables import follow_up_by_arm
+from kitbag_analysis.sdc import release_tables as pb
+from kitbag_analysis.sdc import whatworks_tables as pw
+from kitbag_analysis.sdc.cells import CellKey, Release, Shown
+from kitbag_analysis.sdc.rules import Publisher, model_publishable
+from kitbag_analysis.study.load import Study
+from kitbag_analysis.study.units import unit_name
+
+
+def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[CellKey]) -> Release:
+    """Every table both pages of a unit show, disclosure-controlled."""
+    pub = Publisher(analysis.unit, study.settings.sdc_threshold, pattern)
+    flow = pb.flow_table(analysis.tables["participant_flow"], pub)
+    included = {c.key: c for c in flow.cells() if c.key.row == "included"}
+    complete = completeness(analysis.view)
+    release = Release(analysis.unit, unit_name(study, analysis.unit), study.settings.sdc_threshold)
+    release.tables = {
+        "excluded": pb.excluded_table(analysis.results.excluded, pub),
+        "participant_flow": flow,
+        "baseline": pb.baseline_table(analysis.tables["baseline"], pub, included),
+        "effectiveness": pb.effectiveness_table(analysis.outcomes, pub, follow_up(analysis)),
+        "uptake": pb.uptake_table(analysis.tables["uptake"], pub),
+        "completeness": pb.completeness_table(complete, pub),
+        "attrition": pb.attrition_table(attrition(complete), pub),
+    }
+    effectiveness = release.tables["effectiveness"]
+    published = {c.key: c for c in flow.cells() + effectiveness.cells()}
+    release.tables["whatworks"] = pw.whatworks_table(analysis.outcomes, pub, published)
+    release.tables["compliance"] = pw.compliance_table(analysis.outcomes, analysis.tables["compliance"], pub)
+    release.tables["missing_data"] = pw.missing_data_table(analysis.outcomes, pub, published)
+    release.tables["subgroups"] = pw.subgroup_table(analysis.outcomes, pub)
+    release.tables["summary"] = pb.summary_table(
+        analysis.outcomes, release.tables["effectiveness"], {o.name: o.benefit for o in OUTCOMES}
+    )
+    release.effects = pb.published_effects(analysis.outcomes)
+    release.withheld = [r.outcome for r in analysis.outcomes if r.ok and not model_publishable(r)]
+    return release
+
+
+def follow_up(analysis: UnitAnalysis) -> dict[str, dict]:
+    """Each outcome's follow-up by arm among the analysed (exact; published through `publication`)."""
+    kinds = {o.name: o.kind for o in OUTCOMES}
+    return {name: follow_up_by_arm(frame, kinds[name]) for name, frame in analysis.frames.items() if len(frame)}
+
+
+def headline(release: Release) -> list[list[str]]:
+    """The published effects as the index lists them: [outcome, effect as printed]."""
+    table = release.tables[EFFECTIVENESS]
+    column = table.header.index("Effect size (95% CI)")
+    return [[row[0], row[column].text] for row in table.rows if isinstance(row[column], Shown)]
+
+
+__all__ = ["follow_up", "headline", "make_release"]
