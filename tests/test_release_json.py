@@ -81,7 +81,7 @@ def test_release_json_is_the_pages_cell_by_cell(small_bundle: Path) -> None:
         # every published location is on a page; the excluded counts are the audit stamp's row
         stamp = html.fromstring((unit_dir / "report.html").read_text()).xpath("//*[@id='audit-stamp']")[0]
         excluded = next(tr for tr in stamp.xpath(".//tr") if tr.xpath("./th")[0].text_content().startswith("excluded"))
-        for (table, row, column), cells in at.items():
+        for (table, _row, column), cells in at.items():
             if table == "excluded":
                 assert f"{column}: {_as_printed(cells[0])}" in excluded.text_content(), (unit_dir.name, column)
             else:
