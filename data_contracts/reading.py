@@ -33,7 +33,7 @@ def locate(study_dir: Path, name: str) -> Path:
     if not found:
         raise UnusableInput(
             f"{study_dir}: the file {name}.csv (or {name}.parquet) is missing. Every file of "
-            "study-data.md must be present; a file may have a header and no rows."
+            "the data dictionary (kitbag docs) must be present; a file may have a header and no rows."
         )
     if len(found) > 1:
         raise UnusableInput(f"{study_dir}: both {name}.csv and {name}.parquet are present; keep exactly one.")

@@ -44,7 +44,7 @@ def validate_study(study_dir: str | Path, contracts: dict | None = None) -> Vali
     data = set(reading.data_files(path))
     for extra in sorted(data - known):
         text = reading.read_text(extra)
-        report.failures.append(Failure(extra.name, "(file)", "not a file of study-data.md (data minimisation)"))
+        report.failures.append(Failure(extra.name, "(file)", "not a file of the data dictionary (kitbag docs; data minimisation)"))
         report.failures += guards.check_text(extra.name, text)
     for other in reading.other_files(path):  # notes, JSON, study.toml, anything added later
         report.failures += guards.check_other_file(other.name, other.read_bytes())
@@ -95,7 +95,7 @@ def _describe(model: type, column: object, check: str, group: pd.DataFrame) -> t
     if check == "column_in_schema":
         # failure_case holds the unexpected column's name (not a cell value); a name that
         # trips a privacy guard is withheld
-        return _names(group), "not a column of study-data.md (data minimisation)"
+        return _names(group), "not a column of the data dictionary (kitbag docs; data minimisation)"
     if check == "column_in_dataframe":
         return _names(group), "required column is missing"
     if check == "multiple_fields_uniqueness":

@@ -157,7 +157,7 @@ def test_verify_flags_hidden_files_and_pages_of_another_run(small_study_master: 
 def test_ctrl_c_while_workers_spawn_is_taken_not_lost() -> None:
     """The run holds SIGINT (blocked, never ignored) while it spawns workers: a Ctrl-C in that
     moment interrupts it as soon as the spawning ends."""
-    from kitbag_analysis.runs.batch import _holding_sigint
+    from kitbag_analysis.runs.executors import _holding_sigint
 
     with pytest.raises(KeyboardInterrupt):
         with _holding_sigint():
@@ -171,7 +171,7 @@ def test_ctrl_c_while_workers_spawn_is_taken_not_lost() -> None:
 def test_workers_ignore_ctrl_c_and_do_not_block_it() -> None:
     """A worker (and the kernel it starts) ignores SIGINT, unblocked: the run ends it itself."""
     code = (
-        "import signal; from kitbag_analysis.runs.batch import _worker_init; "
+        "import signal; from kitbag_analysis.runs.executors import _worker_init; "
         "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}); _worker_init(); "
         "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, "
         "signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set()))"

@@ -168,7 +168,7 @@ def test_duplicates_refused(study: Path, file: str, key: list[str]) -> None:
 
 def test_extra_column_refused_by_name(study: Path) -> None:
     rewrite(study, "carers", lambda f: f.assign(religion="none"))
-    assert_refused(study, "carers", "religion", "not a column of study-data.md")
+    assert_refused(study, "carers", "religion", "not a column of the data dictionary")
 
 
 def test_missing_column_refused(study: Path) -> None:

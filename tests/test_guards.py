@@ -82,7 +82,7 @@ def test_guard_scans_files_outside_the_spec(study: Path, capsys) -> None:
     pd.DataFrame({"note": ["call 020 7946 0000", "jo@example.org"]}).to_csv(study / "notes.csv", index=False)
     found = validate_study(study).report.failures
     assert any(f.file == "notes.csv" and f.check == "privacy: email address" for f in found)
-    assert any(f.file == "notes.csv" and "not a file of study-data.md" in f.check for f in found)
+    assert any(f.file == "notes.csv" and "not a file of the data dictionary" in f.check for f in found)
 
 
 def test_identifier_in_column_name_withheld(study: Path, capsys) -> None:

@@ -14,7 +14,7 @@ from conftest import read_csv_text, rewrite, snapshot
 from data_contracts import validate_study
 from data_contracts.schemas import ARCHIVE_CONTRACTS
 from kitbag_analysis.cli import main
-from kitbag_analysis.rights import erase
+from kitbag_analysis.rights import archive, erase, retention
 
 ANY_ID = re.compile(r"[CPF][0-9a-f]{16}")
 PARTICIPANT_FILES = {
@@ -157,7 +157,7 @@ def test_retention(study: Path, capsys) -> None:
     assert main(["retention", str(study), "--today", "2023-03-01"]) == 1
     out = capsys.readouterr().out
     assert "PAST RETENTION" in out and "children.csv" in out and "consent.csv" in out
-    assert str(erase.retention_due(pd.Timestamp("2024-02-29").date())) == "2025-02-28"
+    assert str(retention.retention_due(pd.Timestamp("2024-02-29").date())) == "2025-02-28"
 
 
 def test_archive(study: Path, tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_archive(study: Path, tmp_path: Path) -> None:
     gone = set(latest.loc[latest["status"] != "active", "participant_id"])
     assert not gone & _held(out)
     assert not gone & set(read_csv_text(out / "consent.csv")["participant_id"])
-    manifest = json.loads((out / erase.ARCHIVE_MANIFEST).read_text())
+    manifest = json.loads((out / archive.ARCHIVE_MANIFEST).read_text())
     from kitbag_analysis.atomic import sha256
 
     for item in manifest["files"]:

@@ -96,14 +96,21 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    return _batch(args.study, args.out, [args.unit], workers=1, scheduler=None)
+    return _batch(args.study, args.out, [args.unit], workers=1, scheduler=None, executor="inline")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    return _batch(args.study, args.out, None, workers=args.workers, scheduler=args.scheduler)
+    return _batch(args.study, args.out, None, workers=args.workers, scheduler=args.scheduler, executor=args.executor)
 
 
-def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | None, scheduler: str | None) -> int:
+def _batch(
+    study: Path,
+    out_dir: Path,
+    units: list[str] | None,
+    workers: int | None,
+    scheduler: str | None,
+    executor: str | None = None,
+) -> int:
     from kitbag_analysis.runs.batch import run_batch
 
     started = time.perf_counter()
@@ -114,9 +121,16 @@ def _batch(study: Path, out_dir: Path, units: list[str] | None, workers: int | N
         else:
             out.print(f"[red]FAILED[/] {outcome.unit}: {escape(outcome.error)}")
 
-    where = f"the Dask cluster at {scheduler}" if scheduler else f"{workers or 'all'} local worker(s)"
+    from kitbag_analysis.runs.executors import executor_for
+
+    chosen = executor_for(executor, workers, scheduler)
+    where = {"dask": f"the Dask cluster at {scheduler}", "inline": "this process"}.get(
+        chosen.name, f"{workers or 'all'} local worker(s)"
+    )
     with out.status(f"Validating {study} and running {', '.join(units) if units else 'every unit'} on {where}"):
-        result = run_batch(study, out_dir, units=units, workers=workers, scheduler=scheduler, on_done=done)
+        result = run_batch(
+            study, out_dir, units=units, workers=workers, scheduler=scheduler, on_done=done, executor=chosen.name
+        )
     seconds = time.perf_counter() - started
     out.print(
         f"Reports in {out_dir} ({seconds:.1f} s): open {out_dir / 'index.html'}; "
@@ -251,7 +265,7 @@ def cmd_rectify(args: argparse.Namespace) -> int:
 def cmd_export_subject(args: argparse.Namespace) -> int:
     import json
 
-    from kitbag_analysis.rights.erase import export_subject
+    from kitbag_analysis.rights.access import export_subject
 
     record = export_subject(args.study, args.id)
     text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
@@ -265,7 +279,7 @@ def cmd_export_subject(args: argparse.Namespace) -> int:
 
 def cmd_retention(args: argparse.Namespace) -> int:
 
-    from kitbag_analysis.rights.erase import retention
+    from kitbag_analysis.rights.retention import retention
 
     r = retention(args.study, args.today)
     if not r["past"]:
@@ -287,7 +301,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
-    from kitbag_analysis.rights.erase import archive
+    from kitbag_analysis.rights.archive import archive
 
     dropped = ", ".join(f"{k}: {v}" for k, v in archive(args.study, args.out)["dropped"].items())
     return _done(
@@ -373,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="the bundle folder: new, empty or a previous bundle")
     p.add_argument("--workers", type=int, default=None, help="parallel units (None: one per core)")
     p.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler (None: local)")
+    p.add_argument(
+        "--executor",
+        choices=("inline", "processes", "dask"),
+        default=None,
+        help="where units run (None: dask with --scheduler, inline with --workers 1, else processes)",
+    )
 
     p = add("verify", cmd_verify, "re-check a bundle's audit stamp (outputs, run ids, inputs if reachable)")
     p.add_argument("dir", type=Path, help="a bundle folder written by report or batch")

@@ -30,7 +30,7 @@ from kitbag_analysis.sdc.linked import key_json, linked_set
 from kitbag_analysis.sdc.pattern import Pattern
 from kitbag_analysis.sdc.pattern import suppression_pattern as coordinated_pattern
 from kitbag_analysis.sdc.release import headline, make_release
-from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF
+from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF, subgroup_least
 from kitbag_analysis.study.load import Study, load_study
 from kitbag_analysis.study.units import ALL, check_unit, unit_name
 
@@ -293,6 +293,7 @@ def methods_html(report: Report) -> str:
         threshold=s.sdc_threshold,
         suppressed=SUPPRESSED,
         min_df=MIN_RESIDUAL_DF,
+        subgroup_least=subgroup_least(s.sdc_threshold),
         glossary=glossary,
         ww=_whatworks_methods(report),
     )

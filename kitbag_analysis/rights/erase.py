@@ -1,58 +1,33 @@
-"""The privacy notice's promises as commands (privacy.md): erasure, access, retention, archive.
+"""Erasure (privacy.md): participants who withdrew before `analysis_phase_start` lose every row.
 
-Every command validates the folder first and refuses one that fails its contracts, writing
-nothing. Files are rewritten only by `erase --apply`, atomically: each new file is written beside
-the old one and renamed over it, dependent files (measures, episodes, referrals, absence) before
-the participant files, so a crash between two files leaves every file old or new and the folder
-valid. Logs and manifests hold counts and hashes, never ids.
+Files are rewritten only by `erase --apply`, atomically: each new file is written beside the old
+one and renamed over it, dependent files (measures, episodes, referrals, absence) before the
+participant files, so a crash between two files leaves every file old or new and the folder
+valid. The journal holds counts and hashes, never ids.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from data_contracts import CONTRACTS, ContractViolation, Finding, KitbagError, UnusableInput, validate_study
-from data_contracts.participants import BY_FILE, ID_COLUMNS, PARTICIPANTS, REWRITE_ORDER
+from data_contracts import ContractViolation, KitbagError, validate_study
+from data_contracts.participants import BY_FILE, PARTICIPANTS, REWRITE_ORDER
 from data_contracts.reading import locate, read_text
-from data_contracts.schemas import ANY_PARTICIPANT_ID, ARCHIVE_CONTRACTS
-from data_contracts.settings import SETTINGS_FILE
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
-from kitbag_analysis.study.load import Study, excluded_ids, latest_status, load_study
+from kitbag_analysis.rights.folder import load_everyone, rows_holding
+from kitbag_analysis.rights.journal import Journal
+from kitbag_analysis.study.load import latest_status
 
 ERASURE_LOG = "erasure_log.json"
-ARCHIVE_MANIFEST = "archive_manifest.json"
 ERASE_ORDER = REWRITE_ORDER  # dependent files first: every state after a crash passes the rules
 _replace = atomic.replace  # one seam, so a test can simulate a crash between two files
 
 
-def _holds(text: pd.DataFrame, ids: set[str]) -> pd.Series:
-    """Rows of a file (read as text) whose id columns hold any of ``ids``."""
-    columns = [c for c in ID_COLUMNS if c in text.columns]
-    hit = pd.Series(False, index=text.index)
-    for column in columns:
-        hit |= text[column].isin(ids).fillna(False).astype(bool)
-    return hit
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _load(study_dir: Path) -> Study:
-    """Everyone, validated; `ContractViolation` (nothing written) if a contract fails."""
-    return load_study(study_dir, apply_exclusions_=False)
-
-
-# --- erasure -------------------------------------------------------------------------------
 @dataclass
 class ErasurePlan:
     """What `erase` would remove: counts only."""
@@ -72,7 +47,7 @@ def plan_erasure(study_dir: str | Path) -> ErasurePlan:
     """What erasure would remove. Staged rewrites left by an interrupted erasure (never renamed in,
     so never part of the data) are removed first: they are copies the guards would otherwise scan."""
     remove_staging(Path(study_dir))
-    study = _load(Path(study_dir))
+    study = load_everyone(Path(study_dir))
     latest = latest_status(study["consent"])
     start = pd.Timestamp(study.settings.analysis_phase_start)
     withdrawn = latest["status"] == "withdrawn"
@@ -99,15 +74,6 @@ def _write_filtered(source: Path, keep: pd.Series, target: Path) -> None:
         read_text(source).loc[keep.to_numpy()].to_csv(target, index=False)
 
 
-def _log(study_dir: Path) -> list[dict]:
-    log = study_dir / ERASURE_LOG
-    return json.loads(log.read_text(encoding="utf-8")) if log.exists() else []
-
-
-def _write_log(study_dir: Path, entries: list[dict]) -> None:
-    atomic.write_text(study_dir / ERASURE_LOG, json.dumps(entries, indent=2) + "\n")
-
-
 def remove_staging(study_dir: Path) -> int:
     """Staged rewrites left by an interrupted erasure (never renamed in: safe to remove)."""
     leftovers = sorted(study_dir.glob(".*.erase-*"))
@@ -118,8 +84,7 @@ def remove_staging(study_dir: Path) -> int:
 
 def interrupted_erasure(study_dir: str | Path) -> dict | None:
     """The write-ahead entry of an erasure that was stopped before it was completed, if any."""
-    entries = _log(Path(study_dir))
-    return entries[-1] if entries and entries[-1].get("status") == "started" else None
+    return Journal(study_dir, ERASURE_LOG).pending()
 
 
 def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
@@ -138,26 +103,24 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
         return None
     files = {name: locate(study_dir, name) for name in ERASE_ORDER}
     before = {path.name: sha256(path) for path in files.values()}
-    entries = _log(study_dir)
+    journal = Journal(study_dir, ERASURE_LOG)
     if pending is None:
-        pending = {
-            "status": "started",
-            "started_at": _now(),
-            "rule": "withdrawn (latest register status) before analysis_phase_start",
-            "participants": plan.participants,
-            "rows_removed": {k: v for k, v in plan.rows.items() if v},
-            "kept_withdrawn_after_analysis_start": plan.kept_after_start,
-            "files": {name: {"sha256_before": digest} for name, digest in before.items()},
-        }
-        entries.append(pending)
-        _write_log(study_dir, entries)
+        pending = journal.begin(
+            {
+                "rule": "withdrawn (latest register status) before analysis_phase_start",
+                "participants": plan.participants,
+                "rows_removed": {k: v for k, v in plan.rows.items() if v},
+                "kept_withdrawn_after_analysis_start": plan.kept_after_start,
+                "files": {name: {"sha256_before": digest} for name, digest in before.items()},
+            }
+        )
     staged: dict[str, Path] = {}
     done = 0
     try:
         for name, path in files.items():
             if plan.rows.get(path.name, 0) == 0:
                 continue
-            keep = ~_holds(read_text(path), plan.ids[BY_FILE[name].type])
+            keep = ~rows_holding(read_text(path), plan.ids[BY_FILE[name].type])
             staged[name] = atomic.staged_file(path, lambda tmp, p=path, k=keep: _write_filtered(p, k, tmp), "erase")
         for name in ERASE_ORDER:  # renames only, dependent files first
             if name in staged:
@@ -178,103 +141,7 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
         raise ContractViolation(f"after erasure {report.summary()}; run `kitbag validate {study_dir}`.", report)
     for path in files.values():
         pending["files"].setdefault(path.name, {"sha256_before": before[path.name]})["sha256_after"] = sha256(path)
-    pending.update(status="completed", erased_at=_now())
-    entries[-1] = pending
-    _write_log(study_dir, entries)
-    return pending
+    return journal.complete(pending, "erased_at")
 
 
-# --- access and portability ----------------------------------------------------------------
-def export_subject(study_dir: str | Path, participant_id: str) -> dict:
-    """Every row held for one pseudonym, across all files, as the text each file holds."""
-    if not re.match(ANY_PARTICIPANT_ID, participant_id or ""):
-        raise UnusableInput(
-            "the id must be a pseudonym: C, P or F followed by 16 lower-case hex digits "
-            "(the value given is not repeated here)."
-        )
-    study = _load(Path(study_dir))
-    found: dict[str, list[dict]] = {}
-    for name in CONTRACTS:
-        path = locate(study.path, name)
-        text = read_text(path)
-        hit = _holds(text, {participant_id})
-        if hit.any():
-            rows = text.loc[hit.to_numpy()].astype(object)
-            found[path.name] = rows.where(rows.notna(), None).to_dict(orient="records")
-    if not found:
-        raise Finding(f"no row in {study_dir} holds that pseudonym (checked every file of the folder).")
-    return {"participant_id": participant_id, "study": study.settings.name, "exported_at": _now(), "files": found}
-
-
-# --- retention -----------------------------------------------------------------------------
-def retention_due(final_collection: dt.date) -> dt.date:
-    """Twelve months after the final collection (29 February becomes 28 February)."""
-    try:
-        return final_collection.replace(year=final_collection.year + 1)
-    except ValueError:
-        return final_collection.replace(year=final_collection.year + 1, day=28)
-
-
-def retention(study_dir: str | Path, today: dt.date | None = None) -> dict:
-    study = _load(Path(study_dir))
-    today = today or dt.date.today()
-    due = retention_due(study.settings.final_collection)
-    files = [{"file": locate(study.path, n).name, "rows": len(study[n])} for n in CONTRACTS]
-    return {
-        "final_collection": study.settings.final_collection.isoformat(),
-        "delete_after": due.isoformat(),
-        "today": today.isoformat(),
-        "past": today > due,
-        "primary_data": files,
-    }
-
-
-# --- archive -------------------------------------------------------------------------------
-def archive(study_dir: str | Path, out: str | Path) -> dict:
-    """The reduced, pseudonymised copy for the long-term archive (written whole or not at all)."""
-    study_dir, out = Path(study_dir), Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise UnusableInput(f"{out}: the archive folder exists and is not empty; choose a new one.")
-    study = _load(study_dir)
-    gone = excluded_ids(study["consent"])
-    drop = set(gone["participant_id"])
-    staged = atomic.sibling(out, "staging")
-    staged.mkdir(parents=True)
-    rows: dict[str, int] = {}
-    try:
-        shutil.copyfile(study_dir / SETTINGS_FILE, staged / SETTINGS_FILE)
-        for name in CONTRACTS:
-            text = read_text(locate(study_dir, name))
-            text = text.loc[~_holds(text, drop).to_numpy()]
-            if "birth_year_month" in text.columns:
-                text = text.assign(birth_year_month=text["birth_year_month"].str[:4])
-            text.to_csv(staged / f"{name}.csv", index=False)
-            rows[f"{name}.csv"] = len(text)
-        checked = validate_study(staged, ARCHIVE_CONTRACTS).report
-        if not checked.ok:
-            raise ContractViolation(f"the archive copy fails its contracts: {checked.summary()}", checked)
-        manifest = {
-            "created_at": _now(),
-            "source": {
-                "study": study.settings.name,
-                "inputs": {
-                    p.name: sha256(p) for p in [study_dir / SETTINGS_FILE, *(locate(study_dir, n) for n in CONTRACTS)]
-                },
-            },
-            "reductions": [
-                "participants withdrawn, objected or restricted dropped with all their rows",
-                "birth_year_month coarsened to the year",
-            ],
-            "dropped": study.excluded,
-            "files": [
-                {"path": p.name, "sha256": sha256(p), "rows": rows.get(p.name)} for p in sorted(staged.iterdir())
-            ],
-        }
-        atomic.write_text(staged / ARCHIVE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            out.rmdir()
-        atomic.publish_dir(staged, out)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    return manifest
+__all__ = ["ERASURE_LOG", "ErasurePlan", "apply_erasure", "interrupted_erasure", "plan_erasure", "remove_staging"]

@@ -15,8 +15,6 @@ next run (re-applying a correction is idempotent).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from data_contracts.participants import BY_FILE, ID_COLUMNS, ROW_KEYS
 from data_contracts.reading import locate, read_text
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
+from kitbag_analysis.rights.journal import Journal
 
 RECTIFICATION_LOG = "rectification_log.json"
 REQUIRED = ("file", "id", "column", "new_value")
@@ -128,18 +127,13 @@ def _like(text: pd.Series, original: pd.Series) -> pd.Series:
     return values
 
 
-def _log(study_dir: Path) -> list[dict]:
-    path = study_dir / RECTIFICATION_LOG
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-
-
 def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict | None:
     """Apply ``plan`` all or nothing, re-validated first, with a write-ahead log entry."""
     study_dir = Path(study_dir)
     for leftover in study_dir.glob(".*.rectify-*"):
         leftover.unlink(missing_ok=True)
-    entries = _log(study_dir)
-    pending = entries[-1] if entries and entries[-1].get("status") == "started" else None
+    journal = Journal(study_dir, RECTIFICATION_LOG)
+    pending = journal.pending()
     if plan.total == 0 and pending is None:
         return None
     files = {name: locate(study_dir, name) for name in plan.edits}
@@ -150,14 +144,9 @@ def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict 
     try:
         _check_staged(study_dir, files, staged)
         if pending is None:
-            pending = {
-                "status": "started",
-                "started_at": _now(),
-                "changes": plan.changes,
-                "files": {p.name: {"sha256_before": sha256(p)} for p in files.values()},
-            }
-            entries.append(pending)
-            atomic.write_text(study_dir / RECTIFICATION_LOG, json.dumps(entries, indent=2) + "\n")
+            pending = journal.begin(
+                {"changes": plan.changes, "files": {p.name: {"sha256_before": sha256(p)} for p in files.values()}}
+            )
         for name in list(staged):
             atomic.replace(staged.pop(name), files[name])
     finally:
@@ -165,10 +154,7 @@ def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict 
             leftover.unlink(missing_ok=True)
     for path in files.values():
         pending["files"].setdefault(path.name, {})["sha256_after"] = sha256(path)
-    pending.update(status="completed", rectified_at=_now())
-    entries[-1] = pending
-    atomic.write_text(study_dir / RECTIFICATION_LOG, json.dumps(entries, indent=2) + "\n")
-    return pending
+    return journal.complete(pending, "rectified_at")
 
 
 def _check_staged(study_dir: Path, files: dict[str, Path], staged: dict[str, Path]) -> None:
@@ -188,10 +174,6 @@ def _check_staged(study_dir: Path, files: dict[str, Path], staged: dict[str, Pat
             f"(`kitbag validate` names file, column and row once applied by hand).",
             report,
         )
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 __all__ = ["RECTIFICATION_LOG", "RectificationPlan", "apply_rectification", "plan_rectification"]

@@ -1,5 +1,6 @@
 """A run of `kitbag batch` / `kitbag report`: units scheduled over worker processes (or a Dask
-cluster), the whole bundle staged beside the output folder and published by renames only.
+cluster: `executors`), the whole bundle staged beside the output folder and published by renames
+only.
 
 - the output folder is locked for the run (a second run into it exits 2);
 - it must be empty, absent or a previous bundle of this tool, which is replaced as a whole;
@@ -13,25 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from kitbag_analysis import atomic
 from kitbag_analysis.errors import UnusableInput
+from kitbag_analysis.pages.report import suppression_pattern
+from kitbag_analysis.runs.executors import executor_for
 from kitbag_analysis.runs.manifest import MANIFEST, write_index, write_manifest
 from kitbag_analysis.runs.private_folder import STUDY_FILE, private_folder
 from kitbag_analysis.runs.stamp import TOOL, new_stamp
-from kitbag_analysis.runs.unit import NOTEBOOKS, UnitOutcome, record_failure, run_unit
+from kitbag_analysis.runs.unit import NOTEBOOKS, UnitOutcome, run_unit
 from kitbag_analysis.study.load import excluded, load_study
 from kitbag_analysis.study.units import check_unit
 
 STAGING_TAG = "staging"
-POLL_SECONDS = 0.2  # how often the run looks up from its workers (Ctrl-C is taken then at the latest)
 
 
 @dataclass
@@ -97,11 +95,15 @@ def run_batch(
     scheduler: str | None = None,
     on_done: Callable[[UnitOutcome], None] | None = None,
     runner: Callable[..., UnitOutcome] | None = None,
+    executor: str | None = None,
 ) -> BatchResult:
     """Every unit (default: each LA of study.toml, then ``all``); one failed unit does not stop
-    the others. The bundle (units, index.html, manifest.json) is published whole at the end."""
+    the others. The bundle (units, index.html, manifest.json) is published whole at the end.
+    Units run on the executor named ``executor`` (`runs.executors`; by default chosen from
+    ``workers`` and ``scheduler``)."""
     study_dir, out = Path(study_dir), Path(out_dir).absolute()
     check_output_folder(out)
+    chosen = executor_for(executor, workers, scheduler)
     with output_lock(out):
         for leftover in _sibling_glob(out, STAGING_TAG):  # a killed run's staging
             atomic.remove_tree(leftover)
@@ -113,10 +115,12 @@ def run_batch(
         rows = {name: len(frame) for name, frame in everyone.frames.items()}
         stamp = new_stamp(study_dir, rows, list(NOTEBOOKS))
         with private_folder(study) as private, atomic.staging_dir(out, STAGING_TAG) as staged:
+            # the study's suppression pattern, once for every unit (refused here, before any unit runs)
+            suppression_pattern(study, private / STUDY_FILE)
             stamp_json = json.dumps(stamp)
             jobs = [(str(study_dir), u, str(staged), stamp_json, str(private / STUDY_FILE)) for u in units]
             outcomes = []
-            for outcome in _execute(jobs, workers, scheduler, runner or run_unit):
+            for outcome in chosen.run(jobs, runner or run_unit):
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
@@ -126,100 +130,6 @@ def run_batch(
             write_manifest(staged, stamp, outcomes)
             atomic.publish_dir(staged, out)
     return BatchResult(out, outcomes)
-
-
-def _worker_init() -> None:
-    """Workers die with the run and leave Ctrl-C to it (it ends them itself)."""
-    from kitbag_analysis.runs.kernels import die_with_parent
-
-    die_with_parent(signal.SIGKILL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run ends its workers itself; kernels inherit this
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # spawned while the run held it
-
-
-def _execute(
-    jobs: list[tuple], workers: int | None, scheduler: str | None, runner: Callable[..., UnitOutcome]
-) -> Iterator[UnitOutcome]:
-    if scheduler:
-        yield from _on_dask(jobs, scheduler, runner)
-        return
-    workers = workers or os.cpu_count() or 1
-    if workers == 1:  # in this process: its kernel ends with the run (its sockets do)
-        from kitbag_analysis.runs.kernels import shutdown
-
-        try:
-            for job in jobs:
-                try:
-                    yield runner(*job)
-                except Exception as exc:  # the runner failed outside the notebook
-                    yield record_failure(Path(job[2]), job[1], exc, 0.0)
-        finally:
-            shutdown()
-        return
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"), initializer=_worker_init
-    )
-    try:
-        with _holding_sigint():  # workers start with Ctrl-C ignored: the run ends them itself
-            futures = {pool.submit(runner, *job): job for job in jobs}
-        for future in _completed(futures):
-            job = futures[future]
-            try:
-                yield future.result()
-            except Exception as exc:  # the worker process itself died
-                yield record_failure(Path(job[2]), job[1], exc, 0.0)
-    except BaseException:
-        _stop(pool)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _completed(futures: Iterable[Future], poll: float = POLL_SECONDS) -> Iterator[Future]:
-    """Futures as they complete, waiting in short slices. A signal may be delivered to any of the
-    process's threads (rich's, the pool's); a main thread blocked without a timeout would only
-    see the Ctrl-C when the next unit finished, so it wakes every ``poll`` seconds to take it."""
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
-        yield from done
-
-
-@contextlib.contextmanager
-def _holding_sigint() -> Iterator[None]:
-    """Worker processes are spawned with SIGINT blocked: they inherit the mask across exec and
-    ignore Ctrl-C first thing (`_worker_init`), so a Ctrl-C never reaches a half-started worker.
-    Only this thread blocks it: a Ctrl-C meanwhile reaches the run through another thread, and
-    the run takes it at once (never ignored, never lost)."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """End every worker now (their kernels follow them: parent-death signal)."""
-    processes = list((pool._processes or {}).values())  # noqa: SLF001 - no public handle on them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError, OSError):
-            process.kill()
-    for process in processes:
-        process.join(timeout=5)
-
-
-def _on_dask(jobs: list[tuple], scheduler: str, runner: Callable[..., UnitOutcome]) -> Iterator[UnitOutcome]:
-    from dask.distributed import Client
-    from dask.distributed import as_completed as dask_completed
-
-    with Client(scheduler) as client:
-        futures = {client.submit(runner, *job, pure=False): job for job in jobs}
-        for future in dask_completed(futures):
-            job = futures[future]
-            try:
-                yield future.result()
-            except Exception as exc:  # the worker itself died
-                yield record_failure(Path(job[2]), job[1], exc, 0.0)
 
 
 __all__ = ["BatchResult", "check_output_folder", "output_lock", "run_batch"]

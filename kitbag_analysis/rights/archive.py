@@ -1,0 +1,71 @@
+"""The long-term archive (privacy.md): a reduced, pseudonymised copy with its own manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from data_contracts import CONTRACTS, ContractViolation, UnusableInput, validate_study
+from data_contracts.reading import locate, read_text
+from data_contracts.schemas import ARCHIVE_CONTRACTS
+from data_contracts.settings import SETTINGS_FILE
+from kitbag_analysis import atomic
+from kitbag_analysis.atomic import sha256
+from kitbag_analysis.rights.folder import load_everyone, now, rows_holding
+from kitbag_analysis.study.load import excluded_ids
+
+ARCHIVE_MANIFEST = "archive_manifest.json"
+
+
+def archive(study_dir: str | Path, out: str | Path) -> dict:
+    """The reduced, pseudonymised copy for the long-term archive (written whole or not at all)."""
+    study_dir, out = Path(study_dir), Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise UnusableInput(f"{out}: the archive folder exists and is not empty; choose a new one.")
+    study = load_everyone(study_dir)
+    gone = excluded_ids(study["consent"])
+    drop = set(gone["participant_id"])
+    staged = atomic.sibling(out, "staging")
+    staged.mkdir(parents=True)
+    rows: dict[str, int] = {}
+    try:
+        shutil.copyfile(study_dir / SETTINGS_FILE, staged / SETTINGS_FILE)
+        for name in CONTRACTS:
+            text = read_text(locate(study_dir, name))
+            text = text.loc[~rows_holding(text, drop).to_numpy()]
+            if "birth_year_month" in text.columns:
+                text = text.assign(birth_year_month=text["birth_year_month"].str[:4])
+            text.to_csv(staged / f"{name}.csv", index=False)
+            rows[f"{name}.csv"] = len(text)
+        checked = validate_study(staged, ARCHIVE_CONTRACTS).report
+        if not checked.ok:
+            raise ContractViolation(f"the archive copy fails its contracts: {checked.summary()}", checked)
+        manifest = {
+            "created_at": now(),
+            "source": {
+                "study": study.settings.name,
+                "inputs": {
+                    p.name: sha256(p) for p in [study_dir / SETTINGS_FILE, *(locate(study_dir, n) for n in CONTRACTS)]
+                },
+            },
+            "reductions": [
+                "participants withdrawn, objected or restricted dropped with all their rows",
+                "birth_year_month coarsened to the year",
+            ],
+            "dropped": study.excluded,
+            "files": [
+                {"path": p.name, "sha256": sha256(p), "rows": rows.get(p.name)} for p in sorted(staged.iterdir())
+            ],
+        }
+        atomic.write_text(staged / ARCHIVE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        if out.exists():
+            out.rmdir()
+        atomic.publish_dir(staged, out)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return manifest
+
+
+__all__ = ["ARCHIVE_MANIFEST", "archive"]

@@ -1,0 +1,176 @@
+"""Where a run's units execute, chosen by name as papermill chooses its engines.
+
+- ``inline``: one after another in this process (its kernel ends with the run);
+- ``processes``: a pool of spawned worker processes on this machine (the default);
+- ``dask``: the tasks of a Dask cluster, by its scheduler address.
+
+Every executor takes the same jobs and the same unit runner and yields each unit's outcome as it
+completes; a unit whose worker died becomes a failed outcome, never a lost one. Ctrl-C or SIGTERM
+(a `BaseException` in the run) ends every worker of the run before it propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import ClassVar
+
+from kitbag_analysis.errors import UnusableInput
+from kitbag_analysis.runs.unit import UnitOutcome, record_failure
+
+POLL_SECONDS = 0.2  # how often the run looks up from its workers (Ctrl-C is taken then at the latest)
+Job = tuple  # (study_dir, unit, staging, stamp_json, private_study): the arguments of a unit runner
+Runner = Callable[..., UnitOutcome]
+
+
+def _failed(job: Job, exc: BaseException) -> UnitOutcome:
+    return record_failure(Path(job[2]), job[1], exc, 0.0)
+
+
+class Executor(ABC):
+    """Runs units and yields their outcomes as they complete."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def run(self, jobs: list[Job], runner: Runner) -> Iterator[UnitOutcome]: ...
+
+
+class InlineExecutor(Executor):
+    """Every unit in this process, one after another."""
+
+    name = "inline"
+
+    def run(self, jobs: list[Job], runner: Runner) -> Iterator[UnitOutcome]:
+        from kitbag_analysis.runs.kernels import shutdown
+
+        try:
+            for job in jobs:
+                try:
+                    yield runner(*job)
+                except Exception as exc:  # the runner failed outside the notebook
+                    yield _failed(job, exc)
+        finally:
+            shutdown()
+
+
+def _worker_init() -> None:
+    """Workers die with the run and leave Ctrl-C to it (it ends them itself)."""
+    from kitbag_analysis.runs.kernels import die_with_parent
+
+    die_with_parent(signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run ends its workers itself; kernels inherit this
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # spawned while the run held it
+
+
+@contextlib.contextmanager
+def _holding_sigint() -> Iterator[None]:
+    """Worker processes are spawned with SIGINT blocked: they inherit the mask across exec and
+    ignore Ctrl-C first thing (`_worker_init`), so a Ctrl-C never reaches a half-started worker.
+    Only this thread blocks it: a Ctrl-C meanwhile reaches the run through another thread, and
+    the run takes it at once (never ignored, never lost)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def completed(futures: Iterable[Future], poll: float = POLL_SECONDS) -> Iterator[Future]:
+    """Futures as they complete, waiting in short slices. A signal may be delivered to any of the
+    process's threads (rich's, the pool's); a main thread blocked without a timeout would only
+    see the Ctrl-C when the next unit finished, so it wakes every ``poll`` seconds to take it."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+        yield from done
+
+
+class ProcessExecutor(Executor):
+    """A pool of spawned worker processes, each keeping one kernel for its units."""
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+
+    def run(self, jobs: list[Job], runner: Runner) -> Iterator[UnitOutcome]:
+        context = multiprocessing.get_context("spawn")
+        size = min(self.workers, len(jobs))
+        pool = ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_worker_init)
+        try:
+            with _holding_sigint():  # workers start with Ctrl-C ignored: the run ends them itself
+                futures = {pool.submit(runner, *job): job for job in jobs}
+            for future in completed(futures):
+                try:
+                    yield future.result()
+                except Exception as exc:  # the worker process itself died
+                    yield _failed(futures[future], exc)
+        except BaseException:
+            self._stop(pool)
+            raise
+        pool.shutdown(wait=True)
+
+    @staticmethod
+    def _stop(pool: ProcessPoolExecutor) -> None:
+        """End every worker now (their kernels follow them: parent-death signal). The workers are
+        this process's multiprocessing children (the run starts no other)."""
+        pool.shutdown(wait=False, cancel_futures=True)
+        workers = multiprocessing.active_children()
+        for process in workers:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                process.kill()
+        for process in workers:
+            process.join(timeout=5)
+
+
+class DaskExecutor(Executor):
+    """The tasks of a Dask cluster (``scheduler`` is its address, e.g. ``tcp://host:8786``)."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str) -> None:
+        if not scheduler:
+            raise UnusableInput("the dask executor needs a scheduler address (--scheduler tcp://HOST:PORT).")
+        self.scheduler = scheduler
+
+    def run(self, jobs: list[Job], runner: Runner) -> Iterator[UnitOutcome]:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+
+        with Client(self.scheduler) as client:
+            futures = {client.submit(runner, *job, pure=False): job for job in jobs}
+            try:
+                for future in dask_completed(futures):
+                    try:
+                        yield future.result()
+                    except Exception as exc:  # the task or its worker died
+                        yield _failed(futures[future], exc)
+            except BaseException:
+                client.cancel(list(futures))
+                raise
+
+
+EXECUTORS: dict[str, type[Executor]] = {e.name: e for e in (InlineExecutor, ProcessExecutor, DaskExecutor)}
+
+
+def executor_for(name: str | None = None, workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor named ``name``; without a name, dask when a scheduler is given, inline for one
+    worker, processes otherwise."""
+    name = name or ("dask" if scheduler else "inline" if workers == 1 else "processes")
+    if name not in EXECUTORS:
+        raise UnusableInput(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTORS)}.")
+    if name == "dask":
+        return DaskExecutor(scheduler or "")
+    if name == "processes":
+        return ProcessExecutor(workers)
+    return InlineExecutor()
+
+
+__all__ = ["EXECUTORS", "DaskExecutor", "Executor", "InlineExecutor", "ProcessExecutor", "executor_for"]
