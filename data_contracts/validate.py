@@ -44,7 +44,8 @@ def validate_study(study_dir: str | Path, contracts: dict | None = None) -> Vali
     data = set(reading.data_files(path))
     for extra in sorted(data - known):
         text = reading.read_text(extra)
-        report.failures.append(Failure(extra.name, "(file)", "not a file of the data dictionary (kitbag docs; data minimisation)"))
+        check = "not a file of the data dictionary (kitbag docs; data minimisation)"
+        report.failures.append(Failure(extra.name, "(file)", check))
         report.failures += guards.check_text(extra.name, text)
     for other in reading.other_files(path):  # notes, JSON, study.toml, anything added later
         report.failures += guards.check_other_file(other.name, other.read_bytes())
