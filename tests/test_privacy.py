@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pandas as pd
@@ -178,3 +179,19 @@ def test_archive(study: Path, tmp_path: Path) -> None:
         assert sha256(out / item["path"]) == item["sha256"]
     assert not ANY_ID.search(json.dumps(manifest))
     assert main(["archive", str(study), "--out", str(out)]) == 2  # never overwrites an archive
+
+
+def test_killed_archive_leaves_no_row_level_copy_after_the_rerun(study: Path, tmp_path: Path) -> None:
+    """A kill after the archive's staged copy is written: the copy (every row) is beside the
+    output folder until the next `kitbag archive`, which removes it before anything else."""
+    from killing import killed_at
+
+    from kitbag_analysis.failpoints import POINTS
+
+    out = tmp_path / "archive"
+    staged_point, _ = POINTS["archive"]
+    assert killed_at(staged_point, ["archive", str(study), "--out", str(out)]) == signal.SIGKILL
+    assert not out.exists() and list(tmp_path.glob(".archive.staging-*"))
+    assert main(["archive", str(study), "--out", str(out)]) == 0
+    assert not list(tmp_path.glob(".archive.staging-*"))
+    assert validate_study(out, ARCHIVE_CONTRACTS).report.ok

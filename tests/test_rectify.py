@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import signal
 import subprocess
@@ -14,10 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import read_csv_text, snapshot
+from killing import killed_at
 
 from data_contracts import validate_study
 from kitbag_analysis import atomic
 from kitbag_analysis.cli import main
+from kitbag_analysis.failpoints import POINTS
 from kitbag_analysis.rights import rectify
 
 ID = __import__("re").compile(r"[CPF][0-9a-f]{16}")
@@ -111,23 +112,38 @@ def test_interrupted_apply_is_finished_by_the_rerun(study: Path, tmp_path: Path,
     assert validate_study(study).report.ok and not list(study.glob(".*.rectify-*"))
 
 
-def test_sigkill_during_apply(study: Path, tmp_path: Path) -> None:
+def _finished(target: Path, corrections_file: Path, where: str) -> None:
+    assert main(["rectify", str(target), str(corrections_file), "--apply"]) == 0, where
+    assert validate_study(target).report.ok and not list(target.glob(".*.rectify-*")), where
+    assert not list(target.parent.glob(f".{target.name}.rectify-check-*")), where  # no hard links left beside it
+    log = json.loads((target / rectify.RECTIFICATION_LOG).read_text())
+    assert log[-1]["status"] == "completed" and all(e["status"] == "completed" for e in log), where
+
+
+def test_killed_at_every_point_rectify_is_finished_by_the_rerun(study: Path, tmp_path: Path) -> None:
     corrections(study, tmp_path / "c.csv")
-    master = tmp_path / "master"
-    shutil.copytree(study, master)
-    rng = random.Random(7)
-    for k in range(4):
+    checked, started, renamed = POINTS["rectify"]
+    edited = len(rectify.plan_rectification(study, tmp_path / "c.csv").edits)
+    points = [checked, started, *(f"{renamed}:{k}" for k in range(1, edited + 1))]
+    for k, point in enumerate(points):
         target = tmp_path / f"s{k}"
-        shutil.copytree(master, target)
-        run = subprocess.Popen(
-            [sys.executable, "-m", "kitbag_analysis.cli", "rectify", str(target), str(tmp_path / "c.csv"), "--apply"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.5, 2.5))
-        run.send_signal(signal.SIGKILL)
-        run.wait(timeout=30)
-        assert main(["rectify", str(target), str(tmp_path / "c.csv"), "--apply"]) == 0
-        assert validate_study(target).report.ok and not list(target.glob(".*.rectify-*"))
-        log = json.loads((target / rectify.RECTIFICATION_LOG).read_text())
-        assert log[-1]["status"] == "completed" and all(e["status"] == "completed" for e in log)
+        shutil.copytree(study, target)
+        assert killed_at(point, ["rectify", str(target), str(tmp_path / "c.csv"), "--apply"]) == signal.SIGKILL
+        _finished(target, tmp_path / "c.csv", point)
+
+
+def test_a_real_sigkill_during_apply(study: Path, tmp_path: Path) -> None:
+    corrections(study, tmp_path / "c.csv")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "kitbag_analysis.cli", "rectify", str(study), str(tmp_path / "c.csv"), "--apply"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list(study.parent.glob(f".{study.name}.rectify-check-*")) and run.poll() is None:  # during the check
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert run.poll() is None, "the run ended before it could be killed"
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=30)
+    _finished(study, tmp_path / "c.csv", "sigkill")

@@ -12,6 +12,7 @@ from data_contracts.schemas import ARCHIVE_CONTRACTS
 from data_contracts.settings import SETTINGS_FILE
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
+from kitbag_analysis.failpoints import failpoint
 from kitbag_analysis.rights.folder import load_everyone, now, rows_holding
 from kitbag_analysis.study.load import excluded_ids
 
@@ -23,6 +24,8 @@ def archive(study_dir: str | Path, out: str | Path) -> dict:
     study_dir, out = Path(study_dir), Path(out)
     if out.exists() and any(out.iterdir()):
         raise UnusableInput(f"{out}: the archive folder exists and is not empty; choose a new one.")
+    for leftover in out.parent.glob(f".{out.name}.staging-*"):  # a killed archive's row-level copy
+        atomic.remove_tree(leftover)
     study = load_everyone(study_dir)
     gone = excluded_ids(study["consent"])
     drop = set(gone["participant_id"])
@@ -59,9 +62,11 @@ def archive(study_dir: str | Path, out: str | Path) -> dict:
             ],
         }
         atomic.write_text(staged / ARCHIVE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        failpoint("archive:staged")
         if out.exists():
             out.rmdir()
         atomic.publish_dir(staged, out)
+        failpoint("archive:published")
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

@@ -19,6 +19,7 @@ from data_contracts.participants import BY_FILE, PARTICIPANTS, REWRITE_ORDER
 from data_contracts.reading import locate, read_text
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
+from kitbag_analysis.failpoints import failpoint
 from kitbag_analysis.rights.folder import load_everyone, rows_holding
 from kitbag_analysis.rights.journal import Journal
 from kitbag_analysis.study.load import latest_status
@@ -114,6 +115,7 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
                 "files": {name: {"sha256_before": digest} for name, digest in before.items()},
             }
         )
+        failpoint("erase:started")
     staged: dict[str, Path] = {}
     done = 0
     try:
@@ -127,6 +129,7 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
                 _replace(staged[name], files[name])
                 del staged[name]
                 done += 1
+                failpoint("erase:renamed")
     except OSError as exc:
         raise KitbagError(
             f"{study_dir}: erasure stopped after {done} of {done + len(staged)} file(s) were rewritten "
@@ -139,6 +142,7 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
     report = validate_study(study_dir).report
     if not report.ok:
         raise ContractViolation(f"after erasure {report.summary()}; run `kitbag validate {study_dir}`.", report)
+    failpoint("erase:validated")
     for path in files.values():
         pending["files"].setdefault(path.name, {"sha256_before": before[path.name]})["sha256_after"] = sha256(path)
     return journal.complete(pending, "erased_at")

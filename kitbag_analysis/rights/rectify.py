@@ -26,6 +26,7 @@ from data_contracts.participants import BY_FILE, ID_COLUMNS, ROW_KEYS
 from data_contracts.reading import locate, read_text
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
+from kitbag_analysis.failpoints import failpoint
 from kitbag_analysis.rights.journal import Journal
 
 RECTIFICATION_LOG = "rectification_log.json"
@@ -57,12 +58,20 @@ def _read_corrections(path: Path) -> pd.DataFrame:
     return frame
 
 
+def remove_leftovers(study_dir: Path) -> None:
+    """What an interrupted run left: staged files inside the folder (never renamed in) and the
+    check folder beside it (hard links to the study's rows: they would keep erased rows alive)."""
+    for leftover in study_dir.glob(".*.rectify-*"):
+        leftover.unlink(missing_ok=True)
+    for check in study_dir.parent.glob(f".{study_dir.name}.rectify-check-*"):
+        atomic.remove_tree(check)
+
+
 def plan_rectification(study_dir: str | Path, corrections: str | Path) -> RectificationPlan:
     """Match every correction to exactly one row; refuse the whole file at the first problem,
     naming the correction by its line (never its id or value)."""
     study_dir = Path(study_dir)
-    for leftover in study_dir.glob(".*.rectify-*"):  # staged by an interrupted run, never renamed in
-        leftover.unlink(missing_ok=True)
+    remove_leftovers(study_dir)
     if not validate_study(study_dir).report.ok:
         raise ContractViolation(f"{study_dir} fails its contracts; run `kitbag validate {study_dir}` first.")
     frame = _read_corrections(Path(corrections))
@@ -130,8 +139,7 @@ def _like(text: pd.Series, original: pd.Series) -> pd.Series:
 def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict | None:
     """Apply ``plan`` all or nothing, re-validated first, with a write-ahead log entry."""
     study_dir = Path(study_dir)
-    for leftover in study_dir.glob(".*.rectify-*"):
-        leftover.unlink(missing_ok=True)
+    remove_leftovers(study_dir)
     journal = Journal(study_dir, RECTIFICATION_LOG)
     pending = journal.pending()
     if plan.total == 0 and pending is None:
@@ -143,12 +151,15 @@ def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict 
     }
     try:
         _check_staged(study_dir, files, staged)
+        failpoint("rectify:checked")
         if pending is None:
             pending = journal.begin(
                 {"changes": plan.changes, "files": {p.name: {"sha256_before": sha256(p)} for p in files.values()}}
             )
+            failpoint("rectify:started")
         for name in list(staged):
             atomic.replace(staged.pop(name), files[name])
+            failpoint("rectify:renamed")
     finally:
         for leftover in staged.values():
             leftover.unlink(missing_ok=True)
