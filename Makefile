@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/validate_speed.py
 	$(BIN)/python benchmarks/analyse_speed.py
 	$(BIN)/python benchmarks/batch_speed.py
+	$(BIN)/python benchmarks/interrupt_speed.py
 
 clean:
 	rm -rf $(VENV) data/synthetic reports/demo $(CI_REPORTS)

@@ -33,7 +33,9 @@ def test_every_unit_has_its_files(batch_dir: Path) -> None:
         for name in ("report.html", "report.ipynb", "results.json", "data_quality.html", "sdc/summary.json"):
             assert (batch_dir / unit / name).is_file(), (unit, name)
     assert (batch_dir / "index.html").is_file() and (batch_dir / "manifest.json").is_file()
-    assert not list(batch_dir.glob(".tmp-*")) and not list(batch_dir.glob(".study-*"))
+    # no temporary is left: none inside the bundle (every temporary name is hidden), no staging beside it
+    assert not [p for p in batch_dir.rglob(".*")]
+    assert not list(batch_dir.parent.glob(f".{batch_dir.name}.*-*"))
 
 
 def test_results_json_holds_the_plans_models(batch_dir: Path, small_study_master: Path) -> None:

@@ -310,13 +310,20 @@ def cmd_archive(args: argparse.Namespace) -> int:
     )
 
 
+def demo_spec():  # noqa: ANN201 - a SynthSpec (imported lazily: start-up cost)
+    """The built-in synthetic study: the default spec (real trial scale)."""
+    from kitbag_analysis.synthetic.generate import SynthSpec
+
+    return SynthSpec()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kitbag_analysis.synthetic.generate import SynthSpec, write_study
+    from kitbag_analysis.synthetic.generate import write_study
 
     study_dir = Path(args.study)
     if not (study_dir / "study.toml").exists():
         with out.status(f"Making the synthetic study in {study_dir}"):
-            write_study(study_dir, SynthSpec())
+            write_study(study_dir, demo_spec())
         out.print(f"Made the built-in synthetic study in {study_dir}.")
     return _batch(study_dir, Path(args.out), None, workers=None, scheduler=None)
 
