@@ -26,6 +26,7 @@ from data_contracts.schemas import ANY_PARTICIPANT_ID, ARCHIVE_CONTRACTS
 from data_contracts.settings import SETTINGS_FILE
 from kitbag_analysis import iorw
 from kitbag_analysis.iorw import sha256
+from kitbag_analysis.rights.retention import retention, retention_due  # noqa: F401 - the privacy commands' API
 from kitbag_analysis.study import Study, excluded_ids, latest_status, load_study
 
 ERASURE_LOG = "erasure_log.json"
@@ -206,27 +207,7 @@ def export_subject(study_dir: str | Path, participant_id: str) -> dict:
     return {"participant_id": participant_id, "study": study.settings.name, "exported_at": _now(), "files": found}
 
 
-# --- retention -----------------------------------------------------------------------------
-def retention_due(final_collection: dt.date) -> dt.date:
-    """Twelve months after the final collection (29 February becomes 28 February)."""
-    try:
-        return final_collection.replace(year=final_collection.year + 1)
-    except ValueError:
-        return final_collection.replace(year=final_collection.year + 1, day=28)
-
-
-def retention(study_dir: str | Path, today: dt.date | None = None) -> dict:
-    study = _load(Path(study_dir))
-    today = today or dt.date.today()
-    due = retention_due(study.settings.final_collection)
-    files = [{"file": locate(study.path, n).name, "rows": len(study[n])} for n in CONTRACTS]
-    return {
-        "final_collection": study.settings.final_collection.isoformat(),
-        "delete_after": due.isoformat(),
-        "today": today.isoformat(),
-        "past": today > due,
-        "primary_data": files,
-    }
+# --- retention: kitbag_analysis.rights.retention (every category's clock) ----------------------
 
 
 # --- archive -------------------------------------------------------------------------------

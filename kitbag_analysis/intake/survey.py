@@ -43,7 +43,7 @@ DATE_FORMATS: tuple[tuple[str, str], ...] = (
     (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"),
     (r"\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}", "%d/%m/%Y %H:%M"),
 )
-SHOWN_PROBLEMS = 5
+SHOWN_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,11 @@ def answer_columns(population: str) -> list[Answers]:
     """The kept answer columns of a population's measures file, read from their declarations."""
     participant = BY_POPULATION[population]
     out = [
-        Answers(column, f"a {inst.title} answer ({', '.join(inst.labels)}, or a code)",
-                {text: str(code) for text, code in inst.answers.items()})  # fmt: skip
+        Answers(
+            column,
+            f"a {inst.title} answer ({', '.join(inst.labels)}, or a code)",
+            {text: str(code) for text, code in inst.answers.items()},
+        )
         for inst in MEASURE_INSTRUMENTS[participant.measures]
         for column in inst.columns
     ]
@@ -119,9 +122,9 @@ def read_map(path: Path | None) -> dict[str, str]:
     except OSError as exc:
         raise UnusableInput(f"{path}: the column map cannot be read ({exc.strerror}).") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-        raise UnusableInput(f"{path}: the column map is not UTF-8 TOML (export column = \"item\").") from None
+        raise UnusableInput(f'{path}: the column map is not UTF-8 TOML (export column = "item").') from None
     if not all(isinstance(v, str) for v in table.values()):
-        raise UnusableInput(f"{path}: every entry of the column map must be export column = \"item\" (quoted).")
+        raise UnusableInput(f'{path}: every entry of the column map must be export column = "item" (quoted).')
     return table
 
 
@@ -155,12 +158,16 @@ def _columns(export: Path, frame: pd.DataFrame, mapping: dict[str, str], populat
 
 
 def _problems(export: Path, problems: list[tuple[int, str, str]]) -> Finding:
-    """One paragraph naming the first few problems by row and column (values never shown)."""
-    problems.sort()
-    shown = "; ".join(f"row {r}, column {c}: {what}" for r, c, what in problems[:SHOWN_PROBLEMS])
-    more = f"; and {len(problems) - SHOWN_PROBLEMS} more" if len(problems) > SHOWN_PROBLEMS else ""
+    """One paragraph naming each problem by column and rows (values never shown)."""
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for row, column, what in sorted(problems):
+        grouped.setdefault((column, what), []).append(row)
+    parts = []
+    for (column, what), rows in sorted(grouped.items(), key=lambda kv: kv[1][0]):
+        shown = ", ".join(map(str, rows[:SHOWN_ROWS])) + (f", … ({len(rows)} rows)" if len(rows) > SHOWN_ROWS else "")
+        parts.append(f"column {_shown(column)}, row{'s' if len(rows) > 1 else ''} {shown}: {what}")
     return Finding(
-        f"{export}: the export was refused and nothing was written ({len(problems)} problem(s)): {shown}{more}. "
+        f"{export}: the export was refused and nothing was written ({len(problems)} problem(s)): {'; '.join(parts)}. "
         "Rows count from 1 at the first data row after the header; values are never shown: look them up in "
         "the export, correct it on the platform or by hand, and run the intake again."
     )
@@ -170,12 +177,12 @@ def _mask_problems(mask: np.ndarray, column: str, what: str) -> list[tuple[int, 
     return [(int(r) + 1, column, what) for r in np.flatnonzero(mask)]
 
 
-def check_draw_folder(study_dir: Path, draw_dir: Path) -> None:
-    """The prize-draw folder must be apart from the study: neither inside it nor holding it."""
+def check_draw_folder(study_dir: Path, draw_dir: Path, what: str = "the prize-draw folder") -> None:
+    """A folder of emails (the prize draw's) must be apart from the study: neither inside it nor holding it."""
     study, draw = Path(study_dir).resolve(), Path(draw_dir).resolve()
     if draw == study or draw.is_relative_to(study) or study.is_relative_to(draw):
         raise UnusableInput(
-            f"{draw_dir}: the prize-draw folder must be kept apart from the study folder (neither inside "
+            f"{draw_dir}: {what} must be kept apart from the study folder (neither inside "
             "it nor holding it): the privacy notice keeps email addresses apart from survey data."
         )
     if draw.exists() and not draw.is_dir():
@@ -239,9 +246,16 @@ def intake_survey(
     finally:
         staged.unlink(missing_ok=True)
     return IntakeSummary(
-        export, population, wave, path.name, len(rows), len(emails), total, dropped,
+        export,
+        population,
+        wave,
+        path.name,
+        len(rows),
+        len(emails),
+        total,
+        dropped,
         {_shown(k): v for k, v in mapping.items()},
-    )  # fmt: skip
+    )
 
 
 def _value_problems(
@@ -275,8 +289,9 @@ def _value_problems(
     problems += _mask_problems((dates > pd.Timestamp(today)).to_numpy(), DATE, "a date after today")
     for answers in answer_columns(population):
         if answers.column in frame.columns:
-            problems += _mask_problems(parse_answers(frame[answers.column], answers)[1], answers.column,
-                                       f"not {answers.meaning}")  # fmt: skip
+            problems += _mask_problems(
+                parse_answers(frame[answers.column], answers)[1], answers.column, f"not {answers.meaning}"
+            )
     return problems
 
 
