@@ -49,8 +49,10 @@ class Instrument:
     @property
     def answers(self) -> dict[str, int]:
         """Every accepted answer, case-folded: each label and each code (as text) -> its code."""
-        return {**{label.casefold(): c for label, c in zip(self.labels, self.allowed, strict=True)},
-                **{str(c): c for c in self.allowed}}
+        return {
+            **{label.casefold(): c for label, c in zip(self.labels, self.allowed, strict=True)},
+            **{str(c): c for c in self.allowed},
+        }
 
 
 def single_scale(

@@ -37,11 +37,11 @@ WAVES = ("baseline", "followup")
 REF, EMAIL, DATE = "external_ref", "email", "completed_on"
 # completed_on as the platforms write it: (pattern, strptime format)
 DATE_FORMATS: tuple[tuple[str, str], ...] = (
-    (r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"),
-    (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "%Y-%m-%d %H:%M"),
-    (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "%Y-%m-%d %H:%M:%S"),
-    (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"),
-    (r"\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}", "%d/%m/%Y %H:%M"),
+    (r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "%Y-%m-%d"),
+    (r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}", "%Y-%m-%d %H:%M"),
+    (r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}", "%Y-%m-%d %H:%M:%S"),
+    (r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "%d/%m/%Y"),
+    (r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{2}:[0-9]{2}", "%d/%m/%Y %H:%M"),
 )
 SHOWN_ROWS = 6
 
@@ -240,7 +240,7 @@ def intake_survey(
     path = locate(study_dir, participant.measures)
     staged = iorw.staged_file(path, lambda tmp: _append(path, rows, tmp), "intake")
     try:
-        _check_whole_study(study_dir, path, staged)
+        _check_whole_study(study_dir, path, staged, export, len(measures))
         total = _add_entrants(draw_dir, emails, validated.settings.name, closes) if len(emails) else _count(draw_dir)
         iorw.replace(staged, path)
     finally:
@@ -342,8 +342,9 @@ def _append(path: Path, rows: pd.DataFrame, target: Path) -> None:
     target.write_bytes(old + rows[header].to_csv(index=False, header=False).encode("utf-8"))
 
 
-def _check_whole_study(study_dir: Path, path: Path, staged: Path) -> None:
-    """Validate the whole study as it would be with ``staged`` in place of ``path``."""
+def _check_whole_study(study_dir: Path, path: Path, staged: Path, export: Path, n_old: int) -> None:
+    """Validate the whole study as it would be with ``staged`` in place of ``path``; a failure on an
+    appended row is named by its export row."""
     with iorw.staging_dir(study_dir, "intake-check") as check:
         for other in study_dir.iterdir():
             if other.is_file() and not other.name.startswith("."):
@@ -351,12 +352,18 @@ def _check_whole_study(study_dir: Path, path: Path, staged: Path) -> None:
         (check / path.name).unlink()
         os.link(staged, check / path.name)
         report = validate_study(check).report
-    if not report.ok:
-        raise ContractViolation(
-            f"{study_dir}: with the export's rows the study would break its contracts "
-            f"({report.summary().replace(str(check), str(study_dir))}); nothing was written.",
-            report,
-        )
+    if report.ok:
+        return
+    named = []
+    for f in report.failures[:SHOWN_ROWS]:
+        new = [r - n_old for r in f.rows if f.file == path.name and r > n_old]
+        where = f"export {export} row(s) {', '.join(map(str, new[:SHOWN_ROWS]))}" if new else "the study's own rows"
+        named.append(f"{f.file}, column {_shown(f.column)}: {f.check} ({where})")
+    raise ContractViolation(
+        f"{study_dir}: with the export's rows the study would break its contracts ({'; '.join(named)}); "
+        "nothing was written. Values are never shown.",
+        report,
+    )
 
 
 def _check_marker(draw_dir: Path, study: str, closes: dt.date) -> None:
