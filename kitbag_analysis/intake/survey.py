@@ -157,24 +157,26 @@ def _columns(export: Path, frame: pd.DataFrame, mapping: dict[str, str], populat
     return chosen
 
 
-def _problems(export: Path, problems: list[tuple[int, str, str]]) -> Finding:
+Problem = tuple[str, str, np.ndarray]  # (column, what is wrong, 1-based export rows)
+
+
+def _problems(export: Path, problems: list[Problem]) -> Finding:
     """One paragraph naming each problem by column and rows (values never shown)."""
-    grouped: dict[tuple[str, str], list[int]] = {}
-    for row, column, what in sorted(problems):
-        grouped.setdefault((column, what), []).append(row)
     parts = []
-    for (column, what), rows in sorted(grouped.items(), key=lambda kv: kv[1][0]):
+    for column, what, rows in sorted(problems, key=lambda p: int(p[2][0])):
         shown = ", ".join(map(str, rows[:SHOWN_ROWS])) + (f", … ({len(rows)} rows)" if len(rows) > SHOWN_ROWS else "")
         parts.append(f"column {_shown(column)}, row{'s' if len(rows) > 1 else ''} {shown}: {what}")
+    total = sum(len(rows) for _c, _w, rows in problems)
     return Finding(
-        f"{export}: the export was refused and nothing was written ({len(problems)} problem(s)): {'; '.join(parts)}. "
+        f"{export}: the export was refused and nothing was written ({total} problem(s)): {'; '.join(parts)}. "
         "Rows count from 1 at the first data row after the header; values are never shown: look them up in "
         "the export, correct it on the platform or by hand, and run the intake again."
     )
 
 
-def _mask_problems(mask: np.ndarray, column: str, what: str) -> list[tuple[int, str, str]]:
-    return [(int(r) + 1, column, what) for r in np.flatnonzero(mask)]
+def _mask_problems(mask: np.ndarray, column: str, what: str) -> list[Problem]:
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool)) + 1
+    return [(column, what, rows)] if rows.size else []
 
 
 def check_draw_folder(study_dir: Path, draw_dir: Path, what: str = "the prize-draw folder") -> None:
@@ -266,9 +268,9 @@ def _value_problems(
     measures: pd.DataFrame,
     wave: str,
     today: dt.date,
-) -> list[tuple[int, str, str]]:
+) -> list[Problem]:
     """Every cell that breaks the export's rules, as (row, column, what) — never a value."""
-    problems: list[tuple[int, str, str]] = []
+    problems: list[Problem] = []
     ref = frame[REF].astype("string").str.strip()
     blank = ref.isna().to_numpy(dtype=bool) | (ref == "").fillna(True).to_numpy(dtype=bool)
     known = ref.isin(set(people)).fillna(False).to_numpy(dtype=bool)
@@ -295,7 +297,7 @@ def _value_problems(
     return problems
 
 
-def _emails(frame: pd.DataFrame, problems: list[tuple[int, str, str]]) -> np.ndarray:
+def _emails(frame: pd.DataFrame, problems: list[Problem]) -> np.ndarray:
     """The distinct emails given (case-folded, stripped); a cell that is not an email is a problem."""
     if EMAIL not in frame.columns:
         return np.array([], dtype=object)
