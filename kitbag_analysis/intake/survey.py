@@ -240,6 +240,8 @@ def intake_survey(
         _check_marker(draw_dir, validated.settings.name, closes)
     rows = _rows(frame, participant, wave, population)
     path = locate(study_dir, participant.measures)
+    for leftover in study_dir.glob(".*.intake-*"):  # staged by an intake that was killed, never renamed in
+        leftover.unlink(missing_ok=True)
     staged = iorw.staged_file(path, lambda tmp: _append(path, rows, tmp), "intake")
     try:
         _check_whole_study(study_dir, path, staged, export, len(measures))
