@@ -79,6 +79,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if args.children < 40:
         raise KitbagError("--children must be at least 40 (four authorities, ten teams each).")
     spec = SynthSpec(seed=args.seed, children=args.children, effect_size=args.effect_size)
+    if args.survey_exports:
+        from kitbag_analysis.intake.survey import check_draw_folder
+
+        check_draw_folder(args.out, args.survey_exports, "the folder of exports")  # fake emails, never in the study
     with out.status(f"Writing a synthetic study of {args.children:,} children to {args.out}"):
         path = write_study(args.out, spec, fmt=args.format)
     out.print(
@@ -86,10 +90,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
         f"{args.effect_size}); true effects in {path / 'synthetic_truth.json'}."
     )
     if args.survey_exports:
-        from kitbag_analysis.intake.survey import check_draw_folder
         from kitbag_analysis.intake.survey_synth import write_survey_exports
 
-        check_draw_folder(path, args.survey_exports, "the folder of exports")  # fake emails, never inside the study
         written = write_survey_exports(path, args.survey_exports, args.seed)
         out.print(
             f"Held the follow-up surveys back as platform exports (FAKE emails, IP addresses, names): "

@@ -408,3 +408,14 @@ def test_snapshot_helper_sees_modes(tmp_path: Path) -> None:
     (tmp_path / "f").chmod(0o600)
     assert folder_hash(tmp_path) != before
     shutil.rmtree(tmp_path / "f", ignore_errors=True)
+
+
+def test_synth_survey_exports(tmp_path: Path, capsys) -> None:
+    argv = ["synth", "--out", str(tmp_path / "s"), "--children", "80", "--seed", "2"]
+    assert main([*argv, "--survey-exports", str(tmp_path / "s" / "exports")]) == 2
+    assert "kept apart" in capsys.readouterr().err and not (tmp_path / "s").exists()
+    assert main([*argv, "--survey-exports", str(tmp_path / "exports")]) == 0
+    held = read_csv_text(tmp_path / "exports" / "practitioners_followup.csv")
+    assert set(PLATFORM_COLUMNS) <= set(held.columns) and held["email"].notna().any()
+    kept = read_csv_text(tmp_path / "s" / "practitioner_measures.csv")
+    assert (kept["wave"] == "baseline").all() and main(["validate", str(tmp_path / "s")]) == 0
