@@ -77,7 +77,9 @@ def render() -> str:
         "",
         "`[study]`: `name` (text), `analysis_phase_start` and `final_collection` (dates, "
         "unquoted), `followup_days` (default 365), `sdc_threshold` (default 10). "
-        '`[local_authorities]`: one `slug = "display name"` per authority.',
+        '`[local_authorities]`: one `slug = "display name"` per authority. Optional `[retention]`: '
+        "`transcripts_delivered` and `prize_draw_closes` (dates, unquoted), the starts of two clocks of "
+        "`kitbag retention`.",
         "",
     ]
     for name, model in CONTRACTS.items():

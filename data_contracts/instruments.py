@@ -37,6 +37,7 @@ class Instrument:
     reverse_from: int = 0  # a reversed answer x scores reverse_from - x
     score_range: tuple[int, int] = (0, 40)
     flags: tuple[tuple[str, int], ...] = field(default=())  # (name, cut-off): score >= cut-off
+    labels: tuple[str, ...] = ()  # the answer printed on the questionnaire for each code of `allowed`
 
     def column(self, item: int) -> str:
         return f"{self.key}_{item:0{self.pad}d}"
@@ -44,6 +45,14 @@ class Instrument:
     @property
     def columns(self) -> list[str]:
         return [self.column(i) for i in range(1, self.n_items + 1)]
+
+    @property
+    def answers(self) -> dict[str, int]:
+        """Every accepted answer, case-folded: each label and each code (as text) -> its code."""
+        return {
+            **{label.casefold(): c for label, c in zip(self.labels, self.allowed, strict=True)},
+            **{str(c): c for c in self.allowed},
+        }
 
 
 def single_scale(
@@ -63,6 +72,7 @@ SDQ = Instrument(
     score="sdq_total",
     reverse=(7, 11, 14, 21, 25),
     reverse_from=2,
+    labels=("Not true", "Somewhat true", "Certainly true"),
     parts=(
         Part("emotional", (3, 8, 13, 16, 24), 3),
         Part("conduct", (5, 7, 12, 18, 22), 3),
@@ -79,8 +89,18 @@ CRIES8 = single_scale(
     "cries8_total",
     6,
     flags=(("probable_ptsd", 17),),
+    labels=("Not at all", "Rarely", "Sometimes", "Often"),
 )
-GSE = single_scale("gse", "General Self-Efficacy Scale", 10, (1, 2, 3, 4), "gse_total", 8, score_range=(10, 40))
+GSE = single_scale(
+    "gse",
+    "General Self-Efficacy Scale",
+    10,
+    (1, 2, 3, 4),
+    "gse_total",
+    8,
+    score_range=(10, 40),
+    labels=("Not at all true", "Hardly true", "Moderately true", "Exactly true"),
+)
 PSS10 = single_scale(
     "pss",
     "Perceived Stress Scale (PSS-10)",
@@ -90,6 +110,7 @@ PSS10 = single_scale(
     8,
     reverse=(4, 5, 7, 8),
     reverse_from=4,
+    labels=("Never", "Almost never", "Sometimes", "Fairly often", "Very often"),
 )
 
 INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (SDQ, CRIES8, GSE, PSS10)}

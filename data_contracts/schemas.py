@@ -77,7 +77,9 @@ SSDA903_LEGAL_STATUS = [
 ]
 MISSING_TYPES = ["M", "A"]
 ROLES = ["social_worker", "family_support_worker"]
-KITBAG_USE = ["never", "rarely", "sometimes", "often", "not_asked"]
+# kitbag_use: code -> the survey's answer label; a blank answer is not_asked (the Field's metadata)
+KITBAG_USE_LABELS = {"never": "Never", "rarely": "Rarely", "sometimes": "Sometimes", "often": "Often"}
+KITBAG_USE = [*KITBAG_USE_LABELS, "not_asked"]
 CARER_TYPES = ["foster", "kinship"]
 PARTICIPANT_TYPES = [p.type for p in PARTICIPANTS]
 CONSENT_STATUSES = ["withdrawn", "objected", "restricted", "active"]
@@ -210,9 +212,10 @@ def _measures_contract(name: str, participant: Participant, date_col: str, doc: 
         "Config": type("Config", (), {"unique": [id_col, "wave"]}),
         "followup_after_baseline": row_rule(date_col, id_col, "wave")(followup_after_baseline),
     }
-    for column, codes in extra.items():
+    for column, spec in extra.items():
+        codes, metadata = spec if isinstance(spec, tuple) else (spec, None)
         annotations[column] = Series[Text]
-        fields[column] = pa.Field(isin=codes)
+        fields[column] = pa.Field(isin=codes, metadata=metadata)
     base = type(base_name, (_Contract,), {"__annotations__": annotations, **fields})
     return _with_items(name, base, MEASURE_INSTRUMENTS[participant.measures], doc)
 
@@ -229,14 +232,14 @@ PractitionerMeasures = _measures_contract(
     BY_TYPE["practitioner"],
     "completed_on",
     "practitioner_measures.csv: one row per practitioner per wave (GSE and PSS-10 items).",
-    kitbag_use=KITBAG_USE,
+    kitbag_use=(KITBAG_USE, {"labels": KITBAG_USE_LABELS, "blank": "not_asked"}),
 )
 CarerMeasures = _measures_contract(
     "CarerMeasures",
     BY_TYPE["carer"],
     "completed_on",
     "carer_measures.csv: one row per carer per wave (GSE items).",
-    kitbag_use=KITBAG_USE,
+    kitbag_use=(KITBAG_USE, {"labels": KITBAG_USE_LABELS, "blank": "not_asked"}),
 )
 
 

@@ -25,6 +25,20 @@ RANGE_WHY = {
 }
 
 
+RETENTION_DATES = {  # the optional [retention] table: each key starts a clock of `kitbag retention`
+    "transcripts_delivered": "interview transcripts' delivery by the vendor (recordings deleted 7 days after)",
+    "prize_draw_closes": "the survey prize draw's closing date (the email list is deleted once drawn)",
+}
+
+
+@dataclass(frozen=True)
+class Retention:
+    """study.toml's optional [retention] table (study-data.md): dates that start retention clocks."""
+
+    transcripts_delivered: dt.date | None = None
+    prize_draw_closes: dt.date | None = None
+
+
 @dataclass(frozen=True)
 class StudySettings:
     """The [study] table and the local authorities of study.toml."""
@@ -35,6 +49,7 @@ class StudySettings:
     followup_days: int
     sdc_threshold: int
     local_authorities: dict[str, str]  # slug -> display name, in file order
+    retention: Retention = Retention()
 
 
 def _bad(path: Path, what: str) -> UnusableInput:
@@ -87,6 +102,7 @@ def read_settings(study_dir: Path) -> StudySettings:
         return value
 
     return StudySettings(
+        retention=_retention(path, data.get("retention", {})),
         name=field("name", str),
         analysis_phase_start=field("analysis_phase_start", dt.date),
         final_collection=field("final_collection", dt.date),
@@ -94,6 +110,20 @@ def read_settings(study_dir: Path) -> StudySettings:
         sdc_threshold=field("sdc_threshold", int, 10, SDC_THRESHOLD),
         local_authorities=dict(las),
     )
+
+
+def _retention(path: Path, table: object) -> Retention:
+    """The optional [retention] table: only its known keys, each an unquoted date."""
+    if not isinstance(table, dict):
+        raise _bad(path, "`retention` must be a table ([retention]) of dates.")
+    for number, key in enumerate(table, start=1):
+        if key not in RETENTION_DATES:
+            known = ", ".join(f"`{k}`" for k in RETENTION_DATES)
+            raise _bad(path, f"[retention] entry {number} is not one of its keys ({known}).")
+    for key, value in table.items():
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise _bad(path, f"[retention] `{key}` must be a date (YYYY-MM-DD, unquoted): {RETENTION_DATES[key]}.")
+    return Retention(**table)
 
 
 def settings_toml(settings: StudySettings) -> str:
@@ -110,5 +140,10 @@ def settings_toml(settings: StudySettings) -> str:
                 "sdc_threshold": settings.sdc_threshold,
             },
             "local_authorities": dict(settings.local_authorities),
+            **({"retention": retention} if (retention := _set(settings.retention)) else {}),
         }
     )
+
+
+def _set(retention: Retention) -> dict[str, dt.date]:
+    return {k: v for k, v in vars(retention).items() if v is not None}

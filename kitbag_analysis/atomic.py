@@ -85,6 +85,37 @@ def staged_file(path: str | Path, writer: Callable[[Path], None], tag: str = "st
     return tmp
 
 
+def write_private_text(path: str | Path, text: str) -> Path:
+    """Atomically create or replace a UTF-8 text file readable by its owner only: the temporary
+    file is created with mode 0600 (never widened, never chmod-ed after)."""
+
+    def writer(tmp: Path) -> None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    return write_with(path, writer)
+
+
+def overwrite_and_unlink(path: str | Path) -> None:
+    """Overwrite a file's bytes with zeros in place, fsync, then unlink it.
+
+    What this does: the file's current blocks on an ordinary in-place file system (ext4, xfs) no
+    longer hold the old bytes, and its name is gone. What it cannot promise: copy-on-write or
+    log-structured file systems (btrfs, ZFS, APFS), SSD wear levelling, snapshots and backups may
+    keep older copies; so may blocks freed by earlier replacements of the same file.
+    """
+    path = Path(path)
+    with open(path, "r+b") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        for start in range(0, size, 1 << 20):
+            handle.write(b"\0" * min(1 << 20, size - start))
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink()
+    fsync_dir(path.parent)
+
+
 def publish_dir(staged: str | Path, final: str | Path) -> None:
     """Put the folder ``staged`` at ``final`` by renames only: a reader sees the old folder or
     the new one. The old one is moved aside first and removed after the swap."""
@@ -127,6 +158,7 @@ def staging_dir(final: str | Path, tag: str = "staging") -> Iterator[Path]:
 
 __all__ = [
     "fsync_dir",
+    "overwrite_and_unlink",
     "publish_dir",
     "remove_tree",
     "replace",
@@ -136,5 +168,6 @@ __all__ = [
     "staging_dir",
     "write_bytes",
     "write_text",
+    "write_private_text",
     "write_with",
 ]

@@ -79,12 +79,24 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if args.children < 40:
         raise KitbagError("--children must be at least 40 (four authorities, ten teams each).")
     spec = SynthSpec(seed=args.seed, children=args.children, effect_size=args.effect_size)
+    if args.survey_exports:
+        from kitbag_analysis.intake.survey import check_draw_folder
+
+        check_draw_folder(args.out, args.survey_exports, "the folder of exports")  # fake emails, never in the study
     with out.status(f"Writing a synthetic study of {args.children:,} children to {args.out}"):
         path = write_study(args.out, spec, fmt=args.format)
     out.print(
         f"Wrote synthetic study to {path} (seed {args.seed}, effect size "
         f"{args.effect_size}); true effects in {path / 'synthetic_truth.json'}."
     )
+    if args.survey_exports:
+        from kitbag_analysis.intake.survey_synth import write_survey_exports
+
+        written = write_survey_exports(path, args.survey_exports, args.seed)
+        out.print(
+            f"Held the follow-up surveys back as platform exports (FAKE emails, IP addresses, names): "
+            f"{', '.join(map(str, written))}; put them in with `kitbag intake-survey`."
+        )
     return 0
 
 
@@ -278,26 +290,61 @@ def cmd_export_subject(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
+    from kitbag_analysis.rights.retention import LOGS_FATE, retention
 
-    from kitbag_analysis.rights.retention import retention
-
-    r = retention(args.study, args.today)
-    if not r["past"]:
+    r = retention(args.study, args.today, args.prize_draw)
+    table = Table(title=f"Retention clocks of {escape(str(args.study))} on {r.today}", title_justify="left")
+    for name in ("category", "clock starts", "rule", "due", "status", "what to do"):
+        table.add_column(name, overflow="fold")
+    for c in r.clocks:
+        status = f"[red]{c.status}[/]" if c.status == "due" else c.status
+        table.add_row(*map(escape, (c.category, c.starts, c.rule, str(c.due or "—"))), status, escape(c.action))
+    out.print(table)
+    primary = r.primary
+    if primary.status == "due":
         out.print(
-            f"Within retention: primary data may be kept until {r['delete_after']} "
-            f"(final collection {r['final_collection']} + 12 months; today {r['today']})."
+            f"[red]PAST RETENTION[/]: primary data were to be kept until {primary.due} "
+            f"({primary.starts} + 12 months; today {r.today}). Must now be deleted (after `kitbag archive` has "
+            "made the reduced copy for the ONS Secure Research Service):"
         )
-        return 0
+        for file, rows in r.primary_data:
+            out.print(f"  {file} ({rows:,} rows)")
+    else:
+        out.print(f"Within retention: primary data may be kept until {primary.due} (today {r.today}).")
+    held = "; ".join(f"{name} ({'present' if there else 'none yet'}): {what}" for name, there, what in r.logs)
+    out.print(f"The workbench's logs: {escape(held)}. They are {LOGS_FATE}.")
+    return 1 if r.findings else 0
+
+
+def cmd_intake_survey(args: argparse.Namespace) -> int:
+    from kitbag_analysis.intake.survey import intake_survey
+
+    s = intake_survey(args.export, args.population, args.wave, args.study, args.prize_draw, args.map)
+    dropped = ", ".join(f"{escape(k)} ({v:,} non-blank cells)" for k, v in s.dropped.items()) or "none"
+    mapped = f" Mapped by --map: {len(s.mapped)} column(s)." if s.mapped else ""
     out.print(
-        f"[red]PAST RETENTION[/]: primary data were to be kept until {r['delete_after']} "
-        f"(final collection {r['final_collection']} + 12 months; today {r['today']})."
+        f"Added {s.rows:,} {s.wave} row(s) to {args.study / s.measures_file}; the study was re-validated before "
+        f"the file was replaced.{mapped} Emails for the prize draw: {s.emails:,} in this export, {s.entrants:,} "
+        f"distinct in {args.prize_draw / 'entrants.csv'} (emails only, mode 0600). Platform columns dropped: "
+        f"{len(s.dropped)}: {dropped}. The export itself still holds emails and platform identifiers: delete it."
     )
-    out.print(
-        "Must now be deleted (after `kitbag archive` has made the reduced copy for the ONS Secure Research Service):"
+    return 0
+
+
+def cmd_prize_draw(args: argparse.Namespace) -> int:
+    from kitbag_analysis.rights.prize_draw import prize_draw
+
+    def announce(winners: list[str]) -> None:
+        out.print(f"Winners (seed {args.seed}), for the one who sends the vouchers; shown once, not stored:")
+        for number, email in enumerate(winners, start=1):
+            out.print(f"  {number}. {escape(email)}")
+
+    d = prize_draw(args.dir, args.winners, args.seed, announce)
+    return _done(
+        f"Drew {d.winners} of {d.entrants} entrant(s); deleted {d.files_deleted} file(s) of the list (bytes "
+        f"overwritten with zeros, then unlinked: copy-on-write file systems, SSDs, snapshots and backups may still "
+        f"hold older copies). Logged in {d.log} (counts, seed, date; no email)."
     )
-    for f in r["primary_data"]:
-        out.print(f"  {f['file']} ({f['rows']:,} rows)")
-    return 1
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
@@ -344,6 +391,13 @@ def iso_date(text: str):  # noqa: ANN201 - datetime.date
         raise argparse.ArgumentTypeError("give the date as YYYY-MM-DD, e.g. 2023-03-01") from None
 
 
+def positive(text: str) -> int:
+    """A whole number of at least 1 (argparse type)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("give a whole number of at least 1")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from kitbag_analysis import __version__
 
@@ -378,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--children", type=int, default=9000, help="number of children (at least 40)")
     p.add_argument("--effect-size", type=float, default=0.2, help="true standardised effect of Kitbags")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format of the study files")
+    p.add_argument(
+        "--survey-exports", type=Path, default=None, help="hold the follow-up surveys back as platform exports here"
+    )
 
     add("docs", cmd_docs, "print the data dictionary (Markdown) generated from the contracts")
 
@@ -421,9 +478,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="the pseudonym: C, P or F and 16 hex digits")
     p.add_argument("--out", type=Path, default=None, help="write to this file (None: standard output)")
 
-    p = add("retention", cmd_retention, "is the folder past final_collection + 12 months, and what goes")
+    p = add("retention", cmd_retention, "every category's retention clock: what is due, and when")
     p.add_argument("study", type=Path, help=STUDY_HELP)
-    p.add_argument("--today", type=iso_date, default=None, help="the date to judge by, YYYY-MM-DD (None: today)")
+    p.add_argument(
+        "--on",
+        "--today",
+        dest="today",
+        type=iso_date,
+        default=None,
+        help="the day to judge by, YYYY-MM-DD (None: today)",
+    )
+    p.add_argument("--prize-draw", type=Path, default=None, help="the prize-draw folder, to check its list is gone")
+
+    p = add("intake-survey", cmd_intake_survey, "a survey platform's export into the study; emails to the prize draw")
+    p.add_argument("export", type=Path, help="the platform's CSV export")
+    p.add_argument("--population", required=True, choices=["practitioners", "carers"], help="who answered")
+    p.add_argument("--wave", required=True, choices=["baseline", "followup"], help="the survey wave")
+    p.add_argument("--study", type=Path, required=True, help=STUDY_HELP)
+    p.add_argument("--prize-draw", type=Path, required=True, help="the prize-draw folder (outside the study folder)")
+    p.add_argument("--map", type=Path, default=None, help="TOML table of export column = item (None: names as in docs)")
+
+    p = add("prize-draw", cmd_prize_draw, "draw the winners reproducibly, print them once, delete the email list")
+    p.add_argument("dir", type=Path, help="the prize-draw folder that intake-survey filled")
+    p.add_argument("--winners", type=positive, required=True, help="how many winners")
+    p.add_argument("--seed", type=int, required=True, help="the seed (the same list and seed, the same winners)")
 
     p = add("archive", cmd_archive, "the reduced, pseudonymised copy for the long-term archive")
     p.add_argument("study", type=Path, help=STUDY_HELP)

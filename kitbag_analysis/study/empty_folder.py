@@ -27,6 +27,11 @@ sdc_threshold = 10                  # smallest publishable count of people, at l
 # starts with the authority's three-letter prefix; teams.csv's local_authority holds the slug.
 [local_authorities]
 bexley = "London Borough of Bexley"
+
+# Optional: dates that start the other retention clocks of `kitbag retention`.
+# [retention]
+# transcripts_delivered = 2021-11-30   # the vendor deletes recordings 7 days after delivery
+# prize_draw_closes = 2021-12-31       # the prize draw's email list goes once the winners are drawn
 """
 
 

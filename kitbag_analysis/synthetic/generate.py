@@ -25,7 +25,7 @@ from data_contracts.instruments import CRIES8, GSE, PSS10, SDQ, Instrument
 from data_contracts.participants import PARTICIPANTS
 from data_contracts.reading import DATA_SUFFIXES
 from data_contracts.schemas import CONTRACTS, ETHNICITIES
-from data_contracts.settings import StudySettings, settings_toml
+from data_contracts.settings import Retention, StudySettings, settings_toml
 from kitbag_analysis import atomic
 from kitbag_analysis.errors import UnusableInput
 
@@ -44,6 +44,7 @@ SETTINGS = StudySettings(
         "oxfordshire": "Oxfordshire County Council",
         "warwickshire": "Warwickshire County Council",
     },
+    retention=Retention(transcripts_delivered=dt.date(2021, 11, 30), prize_draw_closes=dt.date(2021, 12, 31)),
 )
 # slug -> (team id prefix, number of teams, randomisation date, share of children)
 LA_DESIGN = {

@@ -1,0 +1,1 @@
+"""Intake: source files (survey platforms' exports, and the LAs' returns) into the study folder."""
