@@ -79,6 +79,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if args.children < 40:
         raise KitbagError("--children must be at least 40 (four authorities, ten teams each).")
     spec = SynthSpec(seed=args.seed, children=args.children, effect_size=args.effect_size)
+    if (args.out is None) == (args.raw is None):
+        raise KitbagError("give exactly one of --out STUDY (a study folder) or --raw DIR (raw LA folders).")
+    if args.raw is not None:
+        from kitbag_analysis.intake.raw_synth import write_raw
+
+        with out.status(f"Writing synthetic raw LA folders for {args.children:,} children to {args.raw}"):
+            path = write_raw(args.raw, spec)
+        return _done(f"Wrote a raw folder per LA to {path} (fixtures: fake names, UPNs, postcodes, dates of birth).")
     with out.status(f"Writing a synthetic study of {args.children:,} children to {args.out}"):
         path = write_study(args.out, spec, fmt=args.format)
     out.print(
@@ -391,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", type=Path, help=STUDY_HELP)
 
     p = add("synth", cmd_synth, "write a synthetic study folder with known true effects")
-    p.add_argument("--out", type=Path, required=True, help="a new or empty folder for the study")
+    p.add_argument("--out", type=Path, default=None, help="a new or empty folder for the study")
+    p.add_argument("--raw", type=Path, default=None, help="instead: a new or empty folder for raw LA folders")
     p.add_argument("--seed", type=int, default=20210423, help="random seed (the same seed, the same study)")
     p.add_argument("--children", type=int, default=9000, help="number of children (at least 40)")
     p.add_argument("--effect-size", type=float, default=0.2, help="true standardised effect of Kitbags")

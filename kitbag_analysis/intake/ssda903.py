@@ -14,8 +14,8 @@ import pandas as pd
 
 from data_contracts.schemas import ETHNICITIES, MISSING_TYPES, REASON_NEW_EPISODE, SSDA903_LEGAL_STATUS
 
-ISO_DATE = r"\d{4}-\d{2}-\d{2}"
-DFE_DATE = r"\d{1,2}/\d{1,2}/\d{4}"  # DD/MM/YYYY; a leading zero lost by a spreadsheet is allowed
+ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+DFE_DATE = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"  # DD/MM/YYYY; a leading zero lost by a spreadsheet is allowed
 DATE_FORMATS = "DD/MM/YYYY or YYYY-MM-DD"
 
 

@@ -1,0 +1,80 @@
+"""Shared helpers for the intake tests: synthetic raw LA folders, keys, and the leak check."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kitbag_analysis.intake.raw_synth import IDENTIFIERS, write_raw
+from kitbag_analysis.synth import SynthSpec
+
+RAW_SPEC = SynthSpec(seed=7, children=400)
+SLUGS = ("bexley", "haringey", "oxfordshire", "warwickshire")
+KEYS = {slug: bytes(range(k, k + 32)) for k, slug in enumerate(SLUGS)}  # fixed keys: reproducible tests
+
+
+@pytest.fixture(scope="session")
+def raw_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Raw folders (one per LA) of the small synthetic study, written once per session."""
+    return write_raw(tmp_path_factory.mktemp("rawmaster") / "raw", RAW_SPEC)
+
+
+@pytest.fixture
+def raw(raw_master: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the raw folders that a test may corrupt."""
+    return Path(shutil.copytree(raw_master, tmp_path / "raw"))
+
+
+def key_file(folder: Path, slug: str) -> Path:
+    path = folder / f"{slug}.key"
+    if not path.exists():
+        path.write_bytes(KEYS[slug])
+        path.chmod(0o600)
+    return path
+
+
+def read_raw_text(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def identifier_values(raw_dir: Path) -> set[str]:
+    """Every value of a direct identifier or raw id in one LA's raw folder (names split too)."""
+    values: set[str] = set()
+    for file, columns in IDENTIFIERS.items():
+        frame = read_raw_text(raw_dir / file)
+        for column in columns:
+            for value in frame[column]:
+                if value:
+                    values |= {value, value.replace(" ", "")}
+                    if column == "name":
+                        values |= set(value.split(" "))
+    return values
+
+
+def squash(text: str) -> str:
+    """Printed text with whitespace and table borders removed (a wrapped cell joined up)."""
+    return re.sub(r"[\s│┃━─┏┓┗┛┡┩┣┫╇╋┳┻└┘┌┐├┤┼┬┴]", "", text)
+
+
+def files_bytes(*folders: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_no_leak(values: set[str], key: bytes, blobs: dict[object, bytes], printed: str) -> None:
+    """No identifier value, nor the key (raw bytes or hex), in any output byte or printed line."""
+    secrets = {key, key.hex().encode(), key.hex().upper().encode()}
+    squashed = squash(printed)
+    for where, blob in blobs.items():
+        for s in secrets:
+            assert s not in blob, f"the key is in {where}"
+        text = blob.decode("utf-8", errors="replace")
+        leaked = [v for v in values if v in text]
+        assert not leaked, f"{len(leaked)} identifier value(s) in {where}"
+    for s in secrets:
+        assert s.decode("latin-1") not in printed
+    leaked = [v for v in values if v in printed or v.replace(" ", "") in squashed]
+    assert not leaked, f"{len(leaked)} identifier value(s) printed"
