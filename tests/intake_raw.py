@@ -17,14 +17,14 @@ SLUGS = ("bexley", "haringey", "oxfordshire", "warwickshire")
 KEYS = {slug: bytes(range(k, k + 32)) for k, slug in enumerate(SLUGS)}  # fixed keys: reproducible tests
 
 
-@pytest.fixture(scope="session")
-def raw_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", name="raw_master")
+def raw_master_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Raw folders (one per LA) of the small synthetic study, written once per session."""
     return write_raw(tmp_path_factory.mktemp("rawmaster") / "raw", RAW_SPEC)
 
 
-@pytest.fixture
-def raw(raw_master: Path, tmp_path: Path) -> Path:
+@pytest.fixture(name="raw")
+def raw_fixture(raw_master: Path, tmp_path: Path) -> Path:
     """A fresh copy of the raw folders that a test may corrupt."""
     return Path(shutil.copytree(raw_master, tmp_path / "raw"))
 
