@@ -254,7 +254,15 @@ CORRUPTIONS = [
         None,
     ),
     ("header-no-dob-column", drop_column("header.csv", "DOB"), 2, "header.csv", "DOB", "header row", None),
-    ("not-utf8", raw_bytes("trial_children.csv", 5, b",", b",\xe9"), 2, "trial_children.csv", "column forename", "row 4", None),
+    (
+        "not-utf8",
+        raw_bytes("trial_children.csv", 5, b",", b",\xe9"),
+        2,
+        "trial_children.csv",
+        "column forename",
+        "row 4",
+        None,
+    ),
     (
         "consent-type-unknown",
         cell("consent.csv", "participant_type", 2, "parent"),
