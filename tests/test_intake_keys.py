@@ -36,9 +36,12 @@ def test_key_new_refuses_to_overwrite(tmp_path: Path, capsys) -> None:
     assert path.read_bytes() == before
 
 
-def test_key_new_in_a_missing_folder_exit_2(tmp_path: Path, capsys) -> None:
-    assert main(["key", "new", "--out", str(tmp_path / "no" / "la.key")]) == 2
-    assert "no such folder" in capsys.readouterr().err
+def test_key_new_makes_a_private_folder_and_refuses_one_it_cannot_make(tmp_path: Path, capsys) -> None:
+    assert main(["key", "new", "--out", str(tmp_path / "keys" / "la.key")]) == 0
+    assert stat.S_IMODE((tmp_path / "keys").stat().st_mode) == 0o700
+    (tmp_path / "file").write_text("x")
+    assert main(["key", "new", "--out", str(tmp_path / "file" / "la.key")]) == 2
+    assert "cannot make" in capsys.readouterr().err
 
 
 def test_pseudonym_is_prefix_and_16_hex_of_hmac_sha256() -> None:

@@ -71,7 +71,7 @@ def test_no_identifier_or_key_reaches_the_output_or_the_screen(raw: Path, tmp_pa
     assert code == 0, err
     values = identifier_values(raw / "haringey")
     assert len(values) > 1000
-    assert_no_leak(values, KEYS["haringey"], files_bytes(tmp_path / "out"), out + err)
+    assert_no_leak(values, [KEYS["haringey"]], files_bytes(tmp_path / "out"), out + err)
     # no full date of birth: the child's own date of birth is nowhere in its row
     header = read_raw_text(raw / "haringey" / "header.csv").set_index("CHILD")
     trial = read_raw_text(raw / "haringey" / "trial_children.csv")

@@ -25,10 +25,13 @@ HEX_DIGITS = 16
 
 
 def new_key(out: str | Path) -> Path:
-    """Write a fresh key to ``out`` (mode 0600); an existing file is never overwritten."""
+    """Write a fresh key to ``out`` (mode 0600; a missing folder is made, mode 0700); an existing
+    file is never overwritten."""
     out = Path(out)
-    if not out.parent.is_dir():
-        raise UnusableInput(f"{out.parent}: no such folder for the key file; nothing was written.")
+    try:
+        out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UnusableInput(f"{out.parent}: cannot make the key file's folder ({exc.strerror}).") from None
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
