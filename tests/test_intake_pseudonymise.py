@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from intake_raw import (  # noqa: F401 - fixtures
     KEYS,
     assert_no_leak,
@@ -345,3 +347,47 @@ def test_corrupt_raw_input_named_by_file_column_row_never_value(
         [] if trial is None else trial["surname"]
     )
     assert not [n for n in names if n in printed + err]
+
+
+# --- fuzzing: any value in any cell gives a study folder or one clear refusal ----------------------
+SMALL_RAW: list[Path] = []
+
+
+def small_raw() -> Path:
+    """A raw folder of a tiny synthetic study (one LA), made once."""
+    if not SMALL_RAW:
+        import tempfile
+
+        from kitbag_analysis.intake.raw_synth import write_raw
+        from kitbag_analysis.synth import SynthSpec
+
+        SMALL_RAW.append(
+            write_raw(Path(tempfile.mkdtemp(prefix="intake-fuzz-")) / "raw", SynthSpec(seed=5, children=60))
+        )
+    return SMALL_RAW[0] / "bexley"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=st.sampled_from(RAW_FILES), row=st.integers(1, 3), value=st.text(max_size=14), data=st.data())
+def test_any_value_in_any_cell_gives_a_study_or_a_clear_refusal(tmp_path: Path, capsys, spec, row, value, data) -> None:
+    import shutil
+    import uuid
+
+    work = tmp_path / uuid.uuid4().hex[:8]
+    folder = Path(shutil.copytree(small_raw(), work / "raw"))
+    frame = read_raw_text(folder / spec.name)
+    column = data.draw(st.sampled_from(list(frame.columns)))
+    if len(frame) < row:
+        return
+    frame.loc[row - 1, column] = value
+    frame.to_csv(folder / spec.name, index=False)
+    code, printed, err = run(folder, work / "out", key_file(work, "bexley"), "bexley", capsys)
+    assert code in (0, 1, 2) and "Traceback" not in printed + err and "could not complete" not in err
+    if code:
+        assert not (work / "out").exists()
+        # named by a raw file (the changed one, or one whose rows now point at nobody) and row
+        assert any(f.name in err for f in RAW_FILES) and "row" in err.lower()
+        if len(value.strip()) >= 6:
+            assert value.strip() not in printed + err
+    else:
+        assert validate_study(work / "out").report.ok
