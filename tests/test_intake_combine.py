@@ -155,7 +155,9 @@ def test_an_invalid_or_foreign_folder_is_refused_and_nothing_written(la_folders:
     carers = har / "carers.csv"
     carers.write_text(carers.read_text().replace("foster", "fostr", 1))
     assert main(["combine", str(la_folders / "bexley"), str(har), "--out", str(tmp_path / "s")]) == 1
-    assert "breaks its contracts" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "breaks its contracts" in err and "carers.csv, column carer_type, row 1: one of foster, kinship" in err
+    assert "fostr" not in err
     assert not (tmp_path / "s").exists()
 
 

@@ -20,11 +20,12 @@ import tomli_w
 from data_contracts.errors import ContractViolation, Finding, UnusableInput
 from data_contracts.participants import PARTICIPANTS, TEAM_FILE
 from data_contracts.reading import locate, plain_text, read_text
+from data_contracts.report import ValidationReport
 from data_contracts.schemas import CONTRACTS
 from data_contracts.settings import SETTINGS_FILE
 from data_contracts.validate import validate_study
 from kitbag_analysis import iorw
-from kitbag_analysis.intake.pseudonymise import MAX_ROWS_NAMED, check_out
+from kitbag_analysis.intake.pseudonymise import MAX_ROWS_NAMED, Problem, check_out
 
 
 def _flatten(data: dict, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], object]:
@@ -102,6 +103,14 @@ def _collisions(dirs: list[Path], texts: dict[Path, dict[str, pd.DataFrame]]) ->
     )
 
 
+def _failures(report: ValidationReport) -> str:
+    """Every failure by file, column and rows, never a value."""
+    return "; ".join(
+        Problem(f.file, f.column, f.check + (" (value not shown)" if f.privacy else ""), f.rows).describe()
+        for f in report.failures
+    )
+
+
 def combine(dirs: list[str | Path], out: str | Path) -> tuple[list[str], list[tuple[str, ...]]]:
     """Write the study folder ``out`` (new or empty) from the LA folders ``dirs``; return the
     summary table (rows per file per folder)."""
@@ -116,9 +125,7 @@ def combine(dirs: list[str | Path], out: str | Path) -> tuple[list[str], list[tu
             raise UnusableInput(f"{d}: no such folder.")
         report = validate_study(d).report
         if not report.ok:
-            raise ContractViolation(
-                f"{d}: breaks its contracts ({report.summary()}); run `kitbag validate {d}`.", report
-            )
+            raise ContractViolation(f"{d}: breaks its contracts, so nothing was written: {_failures(report)}.", report)
         others = sorted(p.name for p in d.iterdir() if p.name not in wanted)
         if others:
             raise UnusableInput(
@@ -140,7 +147,11 @@ def combine(dirs: list[str | Path], out: str | Path) -> tuple[list[str], list[tu
         iorw.write_text(staged / SETTINGS_FILE, settings)
         report = validate_study(staged).report
         if not report.ok:
-            raise ContractViolation(f"the combined study would break its contracts ({report.summary()}).", report)
+            raise ContractViolation(
+                f"the combined study would break its contracts, so nothing was written: {_failures(report)} "
+                "(rows of the combined files: the folders' rows in the order given).",
+                report,
+            )
         if out.exists():
             out.rmdir()
         iorw.publish_dir(staged, out)
