@@ -193,6 +193,16 @@ def twice_in_header(folder: Path) -> None:
     pd.concat([frame, frame.iloc[[2]]], ignore_index=True).to_csv(folder / "header.csv", index=False)
 
 
+def twice(file: str, row: int) -> Callable[[Path], None]:
+    """Repeat one row at the end of the file."""
+
+    def change(folder: Path) -> None:
+        frame = read_raw_text(folder / file)
+        pd.concat([frame, frame.iloc[[row - 1]]], ignore_index=True).to_csv(folder / file, index=False)
+
+    return change
+
+
 def ragged(folder: Path) -> None:
     text = (folder / "missing.csv").read_text().splitlines()
     text[3] += ",extra"
@@ -313,6 +323,16 @@ CORRUPTIONS = [
         "row 2",
         "camden",
     ),
+    (
+        "child-twice-on-trial-list",
+        twice("trial_children.csv", 2),
+        1,
+        "trial_children.csv",
+        "CHILD (children.csv child_id)",
+        "rows 2,",
+        None,
+    ),
+    ("measure-wave-twice", twice("child_measures.csv", 3), 1, "child_measures.csv", "column wave", "rows 3,", None),
     ("ragged-row", ragged, 2, "missing.csv", "MIS_END", "Row 3", None),
 ]
 

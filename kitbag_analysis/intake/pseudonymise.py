@@ -316,7 +316,8 @@ def _traced(failure: Failure, made: Converted | None) -> Problem:
     check = failure.check + (" (value not shown)" if failure.privacy else "")
     if made is None:
         return Problem(failure.file, failure.column, check, failure.rows, unusable=False)
-    raw_file, raw_column = made.sources.get(failure.column, (made.main, failure.column))
+    parts = [made.sources.get(part, (made.main, part)) for part in failure.column.split("+")]
+    raw_file, raw_column = parts[0][0], "+".join(column for _, column in parts)
     positions = np.asarray(failure.rows, dtype=int) - 1
     rows = tuple(sorted(set(made.rows[raw_file][positions].tolist()))) if positions.size else ()
     column = raw_column if raw_column == failure.column else f"{raw_column} ({failure.file} {failure.column})"

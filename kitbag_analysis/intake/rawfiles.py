@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts.errors import UnusableInput
+from data_contracts.guards import contains_identifier
 from data_contracts.reading import plain_text, read_text
 from data_contracts.schemas import CONTRACTS
 
@@ -171,7 +172,7 @@ def _not_utf8(path: Path, raw: bytes, start: int) -> str:
     header = next(csv.reader([raw.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")]))
     before = raw[line_start:start].decode("utf-8", "replace")
     field = len(next(csv.reader([before]), [""])) - 1 if before else 0
-    column = f"column {header[field]}" if line > 1 and field < len(header) else "the header row"
+    column = f"column {_name(header[field])}" if line > 1 and field < len(header) else "the header row"
     row = f"row {line - 1}" if line > 1 else "line 1"
     return (
         f"{path}: {column}, {row} (line {line}, byte {start}) is not UTF-8 text. Re-export the file as UTF-8 CSV; "
@@ -186,6 +187,11 @@ def _ragged(raw: bytes) -> str:
     for number, row in enumerate(rows, start=1):
         if row and len(row) != len(header):
             if len(row) > len(header):
-                return f"Row {number} has {len(row)} fields: it runs past the last column ({header[-1]})."
-            return f"Row {number} has {len(row)} fields: it stops before column {header[len(row)]}."
+                return f"Row {number} has {len(row)} fields: it runs past the last column ({_name(header[-1])})."
+            return f"Row {number} has {len(row)} fields: it stops before column {_name(header[len(row)])}."
     return ""
+
+
+def _name(column: str) -> str:
+    """A column's name as a message shows it: withheld when it looks like personal data."""
+    return "(a name that looks like personal data)" if contains_identifier(column) else column
