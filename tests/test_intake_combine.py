@@ -170,3 +170,39 @@ def test_combined_rows_are_each_folders_rows_in_order(la_folders: Path, tmp_path
         assert combined == [parts[0][0], *(line for p in parts for line in p[1:])]
     assert validate_study(tmp_path / "study").report.ok
     assert KEYS  # the fixed keys are the ones the LA folders were made with
+
+
+def test_optional_settings_travel_and_each_las_target_is_joined(raw: Path, tmp_path: Path, capsys) -> None:
+    progression = (
+        "\n[progression]\nuptake_practitioners = { green = 0.6, amber = 0.4 }\n\n"
+        "[progression.recruitment_target]\nbexley = 70\nharingey = 90\noxfordshire = 120\n"
+    )
+    for slug in ("bexley", "haringey"):
+        toml = raw / slug / "study.toml"
+        toml.write_text(toml.read_text() + progression)
+        assert (
+            main(
+                [
+                    "pseudonymise",
+                    str(raw / slug),
+                    "--key",
+                    str(key_file(tmp_path, slug)),
+                    "--la",
+                    slug,
+                    "--out",
+                    str(tmp_path / slug),
+                ]
+            )
+            == 0
+        )
+    bexley = (tmp_path / "bexley" / "study.toml").read_text()
+    assert "bexley = 70" in bexley and "haringey = 90" not in bexley and "uptake_practitioners" in bexley
+    assert main(["combine", str(tmp_path / "bexley"), str(tmp_path / "haringey"), "--out", str(tmp_path / "s")]) == 0
+    combined = (tmp_path / "s" / "study.toml").read_text()
+    assert "bexley = 70" in combined and "haringey = 90" in combined and "oxfordshire" not in combined
+    # a setting one folder has and the other lacks is a disagreement
+    toml = tmp_path / "haringey" / "study.toml"
+    toml.write_text(toml.read_text().replace("[progression.uptake_practitioners]", "[progression.uptake_carers]"))
+    capsys.readouterr()
+    assert main(["combine", str(tmp_path / "bexley"), str(tmp_path / "haringey"), "--out", str(tmp_path / "s2")]) == 1
+    assert "progression.uptake" in capsys.readouterr().err and not (tmp_path / "s2").exists()

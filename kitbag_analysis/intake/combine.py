@@ -49,6 +49,15 @@ def merged_settings(dirs: list[Path]) -> str:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             raise UnusableInput(f"{path}: missing or not a readable study.toml.") from None
     joined = {("local_authorities",), ("progression", "recruitment_target")}
+    shared = [{p for p in _flatten(data) if p[:-1] not in joined} for data in parsed]
+    for d, keys in zip(dirs[1:], shared[1:], strict=True):
+        odd = sorted(keys ^ shared[0])
+        if odd:
+            where = d if odd[0] in keys else dirs[0]
+            raise Finding(
+                f"{where / SETTINGS_FILE}: sets `{'.'.join(odd[0])}` and {d if where == dirs[0] else dirs[0]} does "
+                "not; folders combine only when their settings agree. Nothing was written."
+            )
     merged: dict = {}
     owner: dict[tuple[str, ...], Path] = {}
     for d, data in zip(dirs, parsed, strict=True):
@@ -58,7 +67,7 @@ def merged_settings(dirs: list[Path]) -> str:
                 what = "names the same local authority" if table in joined else "differs"
                 raise Finding(
                     f"{d / SETTINGS_FILE}: `{'.'.join(path)}` {what} as in {owner[path] / SETTINGS_FILE}; folders "
-                    "combine only when their [study] settings agree and each LA comes once. Nothing was written."
+                    "combine only when their settings agree and each LA comes once. Nothing was written."
                 )
             owner[path] = d
             node = merged
