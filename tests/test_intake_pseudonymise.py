@@ -82,6 +82,22 @@ def test_no_identifier_or_key_reaches_the_output_or_the_screen(raw: Path, tmp_pa
     assert not any(d in line for d, line in zip(iso, lines, strict=True))
 
 
+def test_the_leak_check_finds_a_planted_identifier_or_key(raw: Path) -> None:
+    values = identifier_values(raw / "bexley")
+    upn = read_raw_text(raw / "bexley" / "header.csv")["UPN"][0]
+    name = read_raw_text(raw / "bexley" / "trial_practitioners.csv")["name"][0]
+    key = KEYS["bexley"]
+    for blobs, printed in (
+        ({"a.csv": f"x,{upn},y".encode()}, ""),
+        ({"a.csv": b"x," + key.hex().encode()}, ""),
+        ({"a.csv": b"x"}, f"│ {upn[:5]}\n│ {upn[5:]} │"),  # wrapped across table lines
+        ({"a.csv": b"x"}, f"staff: {name}"),
+    ):
+        with pytest.raises(AssertionError):
+            assert_no_leak(values, [key], blobs, printed)
+    assert_no_leak(values, [key], {"a.csv": b"child_id\nC0123456789abcdef\n"}, "rows in 66")
+
+
 def test_same_raw_and_key_give_identical_bytes_another_key_other_pseudonyms(raw: Path, tmp_path: Path, capsys) -> None:
     key = key_file(tmp_path, "oxfordshire")
     for out in ("a", "b"):
