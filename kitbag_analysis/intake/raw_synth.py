@@ -122,16 +122,15 @@ class _Raw:
                 "allocated_worker": self._names(len(kids)),
             }
         )
-        extra = self._non_trial(kids)
-        raw["header.csv"] = pd.concat([self._header(kids, child), self._header(*extra)], ignore_index=True)
-        raw["episodes.csv"] = self._episodes(f["placements"], extra)
+        non_trial = self._non_trial(kids)  # also remembers whose rows they copy (self._source)
+        raw["header.csv"] = pd.concat([self._header(kids, child), self._header(*non_trial)], ignore_index=True)
+        raw["episodes.csv"] = self._episodes(f["placements"])
         raw["missing.csv"] = self._by_child(
             f["missing_episodes"],
-            extra,
             "CHILD",
             {"MISSING": "missing_type", "MIS_START": "missing_start", "MIS_END": "missing_end"},
         )
-        raw["referrals.csv"] = self._by_child(f["referrals"], extra, "LAchildID", {"CINreferralDate": "referral_date"})
+        raw["referrals.csv"] = self._by_child(f["referrals"], "LAchildID", {"CINreferralDate": "referral_date"})
         measures = f["child_measures"].reset_index(drop=True)
         raw["child_measures.csv"] = pd.concat(
             [
@@ -182,24 +181,24 @@ class _Raw:
             }
         )
 
-    def _with_non_trial(self, frame: pd.DataFrame, extra: tuple[pd.DataFrame, pd.Series]) -> pd.DataFrame:
+    def _with_non_trial(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame``'s rows, then copies of the rows of children the non-trial ones were copied from."""
         pairs = pd.DataFrame({"child_id": list(self._source.values()), "copy": list(self._source)})
         copies = frame.merge(pairs, on="child_id").assign(child_id=lambda d: d["copy"]).drop(columns="copy")
         merged = pd.concat([frame, copies], ignore_index=True)
         return merged.assign(raw=self._ids("child", merged["child_id"].to_numpy(), "", 7).to_numpy())
 
-    def _by_child(self, frame: pd.DataFrame, extra, id_column: str, columns: dict[str, str]) -> pd.DataFrame:
-        merged = self._with_non_trial(frame, extra)
+    def _by_child(self, frame: pd.DataFrame, id_column: str, columns: dict[str, str]) -> pd.DataFrame:
+        merged = self._with_non_trial(frame)
         out = pd.DataFrame({id_column: merged["raw"]})
         for raw_column, study_column in columns.items():
             col = merged[study_column]
             out[raw_column] = self._dates(col, DFE_DATE) if study_column.endswith(("start", "end", "date")) else col
         return out
 
-    def _episodes(self, placements: pd.DataFrame, extra) -> pd.DataFrame:
+    def _episodes(self, placements: pd.DataFrame) -> pd.DataFrame:
         rng = self.rng
-        ep = self._with_non_trial(placements, extra)
+        ep = self._with_non_trial(placements)
         n = len(ep)
         open_ = ep["episode_end"].isna().to_numpy()
         nxt = ep.groupby("child_id")["episode_start"].shift(-1)
