@@ -175,10 +175,10 @@ def _fail_bexley(study_dir, unit, out_dir, audit_stamp, study_cache=""):
 
 
 def test_failed_unit_leaves_error_file_others_complete(
-    small_study_master: Path, tmp_path: Path, monkeypatch, capsys
+    small_study_master: Path, small_bundle: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     out = tmp_path / "out"
-    assert main(["report", str(small_study_master), "--unit", "bexley", "--out", str(out)]) == 0
+    shutil.copytree(small_bundle, out)
     assert (out / "bexley" / "report.html").is_file()  # a previous bundle: replaced as a whole
     monkeypatch.setattr(batch, "run_unit", _fail_bexley)
     code = main(["batch", str(small_study_master), "--out", str(out), "--workers", "1"])

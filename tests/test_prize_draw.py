@@ -14,8 +14,8 @@ from data_contracts.guards import GUARDS
 from kitbag_analysis import atomic
 from kitbag_analysis.cli import main
 from kitbag_analysis.intake import survey
-from kitbag_analysis.intake.survey_synth import hold_back
 from kitbag_analysis.rights import prize_draw as pd_mod
+from kitbag_analysis.synthetic.survey_exports import hold_back
 from tests.conftest import read_csv_text
 
 EMAIL = re.compile(GUARDS["email address"].encode(), re.IGNORECASE)

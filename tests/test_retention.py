@@ -9,9 +9,9 @@ import pytest
 
 from data_contracts.settings import Retention, read_settings, settings_toml
 from kitbag_analysis.cli import main
-from kitbag_analysis.intake.survey_synth import hold_back
 from kitbag_analysis.rights import retention as rt
 from kitbag_analysis.synthetic.generate import SETTINGS
+from kitbag_analysis.synthetic.survey_exports import hold_back
 from tests.conftest import snapshot
 
 CATEGORIES = ("transcripts", "prize-draw", "primary data", "archive")

@@ -20,8 +20,8 @@ from data_contracts.instruments import CRIES8, GSE, PSS10, SDQ
 from kitbag_analysis.analysis.scoring import score_measures
 from kitbag_analysis.cli import main
 from kitbag_analysis.intake import survey
-from kitbag_analysis.intake.survey_synth import PLATFORM_COLUMNS, hold_back
 from kitbag_analysis.synthetic.generate import SynthSpec, write_study
+from kitbag_analysis.synthetic.survey_exports import PLATFORM_COLUMNS, hold_back
 from tests.conftest import read_csv_text
 
 EMAIL = re.compile(GUARDS["email address"].encode(), re.IGNORECASE)

@@ -79,6 +79,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if args.children < 40:
         raise KitbagError("--children must be at least 40 (four authorities, ten teams each).")
     spec = SynthSpec(seed=args.seed, children=args.children, effect_size=args.effect_size)
+    if (args.out is None) == (args.raw is None):
+        raise KitbagError("give exactly one of --out STUDY (a study folder) or --raw DIR (raw LA folders).")
+    if args.raw is not None:
+        from kitbag_analysis.synthetic.raw_folders import write_raw
+
+        with out.status(f"Writing synthetic raw LA folders for {args.children:,} children to {args.raw}"):
+            path = write_raw(args.raw, spec)
+        return _done(f"Wrote a raw folder per LA to {path} (fixtures: fake names, UPNs, postcodes, dates of birth).")
     if args.survey_exports:
         from kitbag_analysis.intake.survey import check_draw_folder
 
@@ -90,7 +98,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         f"{args.effect_size}); true effects in {path / 'synthetic_truth.json'}."
     )
     if args.survey_exports:
-        from kitbag_analysis.intake.survey_synth import write_survey_exports
+        from kitbag_analysis.synthetic.survey_exports import write_survey_exports
 
         written = write_survey_exports(path, args.survey_exports, args.seed)
         out.print(
@@ -364,6 +372,45 @@ def demo_spec():  # noqa: ANN201 - a SynthSpec (imported lazily: start-up cost)
     return SynthSpec()
 
 
+def _table(title: str, header: list[str], rows: list[tuple[str, ...]]) -> None:
+    table = Table(title=escape(title), title_justify="left")
+    for name in header:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*map(escape, row))
+    out.print(table)
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    from kitbag_analysis.intake.keys import new_key
+
+    return _done(
+        f"Wrote a new pseudonymisation key to {new_key(args.out)} (32 random bytes, mode 0600). Keep it at the "
+        "LA and never send it; use it for every return (the same key gives the same pseudonyms)."
+    )
+
+
+def cmd_pseudonymise(args: argparse.Namespace) -> int:
+    from kitbag_analysis.intake.pseudonymise import pseudonymise, summary_table
+
+    summary = pseudonymise(args.raw, args.key, args.la, args.out)
+    _table(f"Pseudonymised {args.raw} for {args.la}", *summary_table(summary))
+    for warning in summary.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    return _done(
+        f"Wrote {args.la}'s study folder to {summary.out}; every contract holds (`kitbag validate`). "
+        f"{', '.join(f'{n}.csv' for n in summary.empty)}: header only (from `kitbag intake-survey`)."
+    )
+
+
+def cmd_combine(args: argparse.Namespace) -> int:
+    from kitbag_analysis.intake.combine import combine
+
+    header, rows = combine(args.dirs, args.out)
+    _table(f"Combined {len(args.dirs)} folder(s) into {args.out}", header, rows)
+    return _done(f"Wrote the study folder {args.out}; every contract holds (`kitbag validate`).")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from kitbag_analysis.synthetic.generate import write_study
 
@@ -427,7 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", type=Path, help=STUDY_HELP)
 
     p = add("synth", cmd_synth, "write a synthetic study folder with known true effects")
-    p.add_argument("--out", type=Path, required=True, help="a new or empty folder for the study")
+    p.add_argument("--out", type=Path, default=None, help="a new or empty folder for the study")
+    p.add_argument("--raw", type=Path, default=None, help="instead: a new or empty folder for raw LA folders")
     p.add_argument("--seed", type=int, default=20210423, help="random seed (the same seed, the same study)")
     p.add_argument("--children", type=int, default=9000, help="number of children (at least 40)")
     p.add_argument("--effect-size", type=float, default=0.2, help="true standardised effect of Kitbags")
@@ -506,6 +554,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("archive", cmd_archive, "the reduced, pseudonymised copy for the long-term archive")
     p.add_argument("study", type=Path, help=STUDY_HELP)
     p.add_argument("--out", type=Path, required=True, help="a new or empty folder for the archive")
+
+    p = add("key", cmd_key, "make the LA's secret pseudonymisation key (`kitbag key new --out KEYFILE`)")
+    p.add_argument("action", choices=["new"], help="new: a fresh key; an existing file is never overwritten")
+    p.add_argument("--out", type=Path, required=True, help="the key file to create (mode 0600)")
+
+    p = add("pseudonymise", cmd_pseudonymise, "an LA's raw extracts to its study folder, with keyed pseudonyms")
+    p.add_argument("raw", type=Path, help="the raw folder (study-data.md, Intake)")
+    p.add_argument("--key", type=Path, required=True, help="the LA's key file (`kitbag key new`)")
+    p.add_argument("--la", required=True, help="the LA's slug, e.g. bexley")
+    p.add_argument("--out", type=Path, required=True, help="a new or empty folder for the LA's study folder")
+
+    p = add("combine", cmd_combine, "several LAs' study folders into one study folder")
+    p.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="folders written by `kitbag pseudonymise`")
+    p.add_argument("--out", type=Path, required=True, help="a new or empty folder for the study")
 
     p = add("demo", cmd_demo, "make the synthetic study if absent and run the whole batch on it")
     p.add_argument("--study", type=Path, default=DEFAULT_STUDY, help="where the synthetic study is (or is made)")
