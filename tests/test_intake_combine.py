@@ -82,7 +82,7 @@ def test_end_to_end_four_las_to_a_batch_with_no_identifier_anywhere(tmp_path: Pa
     assert steps[-1].returncode == 0, steps[-1].stderr
     steps.append(kitbag("validate", tmp_path / "study"))
     assert steps[-1].returncode == 0, steps[-1].stdout + steps[-1].stderr
-    steps.append(kitbag("batch", tmp_path / "study", "--out", tmp_path / "reports", "--workers", "1"))
+    steps.append(kitbag("batch", tmp_path / "study", "--out", tmp_path / "reports", "--workers", "2"))
     assert steps[-1].returncode == 0, steps[-1].stdout + steps[-1].stderr
     for unit in (*SLUGS, "all"):
         assert (tmp_path / "reports" / unit / "report.html").is_file()
