@@ -21,6 +21,7 @@ from kitbag_analysis.analysis.models import (
     MIN_TEAMS_PER_ARM,
     Z95,
 )
+from kitbag_analysis.analysis.names import EXCLUDED_TABLE, FLOW
 from kitbag_analysis.analysis.outcomes import OUTCOMES
 from kitbag_analysis.errors import NoSafePattern, ReleaseRefused
 from kitbag_analysis.pages import html
@@ -190,7 +191,7 @@ def stamp_html(report: Report) -> str:
     """The audit stamp, minus anything disclosive, marked when the code had changes."""
     st = report.stamp
     dirty = bool(st.get("git_dirty"))
-    excluded = report.release.tables["excluded"]
+    excluded = report.release.tables[EXCLUDED_TABLE]
     counts = ", ".join(f"{h}: {c.text}" for h, c in zip(excluded.header, excluded.rows[0], strict=True))
     rows = [
         ("run", st.get("run_id")),
@@ -215,7 +216,7 @@ def section_html(report: Report, *names: str, heading: str = "", intro: str = ""
 def consort_html(report: Report, heading: str = "") -> str:
     """The participant flow drawn as a CONSORT-style diagram per population (inline SVG), from the
     flow table's published cells: the text of each box is exactly the table's."""
-    flow = report.release.tables["participant_flow"]
+    flow = report.release.tables[FLOW]
     populations: dict[str, list[dict]] = {}
     for row in flow.rows:
         population, stage, kitbag, control = row

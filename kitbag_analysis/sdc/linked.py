@@ -15,7 +15,23 @@ from dataclasses import dataclass, field
 
 from data_contracts.participants import BY_TYPE
 from kitbag_analysis.analysis.analyse import UnitAnalysis, analysis_counts
-from kitbag_analysis.analysis.names import ANSWERED, ARMS
+from kitbag_analysis.analysis.names import (
+    ANALYSED_PREFIX,
+    ANSWERED,
+    ARMS,
+    ATTRITION,
+    BASELINE,
+    COMPLETENESS,
+    EFFECTIVENESS,
+    ENROLLED,
+    EXCLUDED,
+    FLOW,
+    INCLUDED,
+    STAMP,
+    UPTAKE,
+    WITH_BASELINE,
+    WITH_FOLLOWUP,
+)
 from kitbag_analysis.analysis.whatworks.compliance import THETAS
 from kitbag_analysis.sdc.cells import CellKey
 from kitbag_analysis.sdc.release import make_release
@@ -23,10 +39,8 @@ from kitbag_analysis.sdc.whatworks_tables import COMPLIANCE, NOT_USED, USED, com
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import ALL
 
-FLOW = "participant_flow"
-ENROLLED, EXCLUDED, INCLUDED = "enrolled", "excluded (withdrawn, objected or restricted)", "included"
-UP_TO_INCLUDED = ("with a baseline measure", "with a follow-up measure")
-HIERARCHICAL_TABLES = (FLOW, "baseline", "uptake", "effectiveness", "attrition", "stamp", "compliance")
+UP_TO_INCLUDED = (WITH_BASELINE, WITH_FOLLOWUP)
+HIERARCHICAL_TABLES = (FLOW, BASELINE, UPTAKE, EFFECTIVENESS, ATTRITION, STAMP, COMPLIANCE)
 
 
 @dataclass(frozen=True)
@@ -92,12 +106,12 @@ def _flow_identities(unit: str, populations: Iterable[str], values: dict[CellKey
                 and key.table == FLOW
                 and key.population == pop
                 and key.column == arm
-                and key.row.startswith("analysed: ")
+                and key.row.startswith(ANALYSED_PREFIX)
             ]
             out.bounds += [(key, k(INCLUDED)) for key in analysed]
             for key in analysed:
-                outcome = key.row.removeprefix("analysed: ")
-                out.identities.append(Identity(CellKey(unit, "effectiveness", pop, outcome, arm), (key,)))
+                outcome = key.row.removeprefix(ANALYSED_PREFIX)
+                out.identities.append(Identity(CellKey(unit, EFFECTIVENESS, pop, outcome, arm), (key,)))
     return out
 
 
@@ -119,21 +133,21 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
         keys = by_unit[unit]
         groups: dict[tuple, list[CellKey]] = defaultdict(list)
         for key in keys:
-            if key.table == "baseline" and ": " in key.row:
+            if key.table == BASELINE and ": " in key.row:
                 characteristic = key.row.split(": ", 1)[0]
-                groups[("baseline", key.population, characteristic, key.column)].append(key)
-            elif key.table == "uptake" and key.row != ANSWERED:
-                groups[("uptake", key.population, key.column)].append(key)
-            elif key.table == "stamp":
+                groups[(BASELINE, key.population, characteristic, key.column)].append(key)
+            elif key.table == UPTAKE and key.row != ANSWERED:
+                groups[(UPTAKE, key.population, key.column)].append(key)
+            elif key.table == STAMP:
                 parts = tuple(CellKey(unit, FLOW, _population(key.population), EXCLUDED, arm) for arm in ARMS)
                 linked.identities.append(Identity(key, parts))
         for group, parts in groups.items():
-            if group[0] == "baseline":
+            if group[0] == BASELINE:
                 _, pop, characteristic, arm = group
                 linked.identities.append(Identity(CellKey(unit, FLOW, pop, INCLUDED, arm), tuple(sorted(parts))))
             else:
                 _, pop, arm = group
-                linked.identities.append(Identity(CellKey(unit, "uptake", pop, ANSWERED, arm), tuple(sorted(parts))))
+                linked.identities.append(Identity(CellKey(unit, UPTAKE, pop, ANSWERED, arm), tuple(sorted(parts))))
         compliance = _compliance_identities(unit, keys)
         linked.identities += compliance.identities
         linked.bounds += compliance.bounds
@@ -141,7 +155,7 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
         linked.identities += quality.identities
         linked.bounds += quality.bounds
         for key in keys:
-            if key.table == "baseline" and ": " not in key.row:  # n with a baseline score
+            if key.table == BASELINE and ": " not in key.row:  # n with a baseline score
                 linked.bounds.append((key, CellKey(unit, FLOW, key.population, "with a baseline measure", key.column)))
     for key in by_unit[ALL]:
         if key.table in HIERARCHICAL_TABLES:
@@ -176,7 +190,7 @@ def _compliance_identities(unit: str, keys: list[CellKey]) -> LinkedSet:
             def k(theta: float, what: str, pop: str = pop, outcome: str = outcome, arm: str = arm) -> CellKey:
                 return CellKey(unit, COMPLIANCE, pop, compliance_row(outcome, theta), f"{arm} {what}")
 
-            analysed = CellKey(unit, "effectiveness", pop, outcome, arm)
+            analysed = CellKey(unit, EFFECTIVENESS, pop, outcome, arm)
             found += [Identity(analysed, (k(t, USED), k(t, NOT_USED))) for t in THETAS]
             for looser, stricter in zip(THETAS, THETAS[1:], strict=False):
                 bounds.append((k(stricter, USED), k(looser, USED)))
@@ -192,7 +206,7 @@ def _quality_identities(unit: str, keys: list[CellKey]) -> LinkedSet:
     bounds: list[tuple[CellKey, CellKey]] = []
     attrition: dict[tuple, list[CellKey]] = defaultdict(list)
     for key in keys:
-        if key.table != "completeness":
+        if key.table != COMPLETENESS:
             continue
         score, wave, la = key.row.split(" ")
         arm, what = key.column.split(" ", 1)
@@ -202,7 +216,7 @@ def _quality_identities(unit: str, keys: list[CellKey]) -> LinkedSet:
             attrition[(key.population, score, arm, wave)].append(key)
             bounds.append((key, CellKey(key.unit, key.table, key.population, key.row, f"{arm} participants")))
     for (pop, score, arm, wave), parts in attrition.items():
-        found.append(Identity(CellKey(unit, "attrition", pop, score, f"{arm} {wave}"), tuple(sorted(parts))))
+        found.append(Identity(CellKey(unit, ATTRITION, pop, score, f"{arm} {wave}"), tuple(sorted(parts))))
     return LinkedSet(identities=found, bounds=bounds)
 
 

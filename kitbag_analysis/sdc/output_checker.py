@@ -20,6 +20,7 @@ import pandas as pd
 
 from kitbag_analysis import atomic
 from kitbag_analysis.analysis.labels import level_label
+from kitbag_analysis.analysis.names import BASELINE, EFFECTIVENESS
 from kitbag_analysis.analysis.tables import categorical_characteristics
 from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey, Release
 from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF
@@ -80,7 +81,7 @@ def _acro_flags(report: Report, session) -> list[str]:  # noqa: ANN001 - an ACRO
         for level in table.index:
             for arm in table.columns:
                 if pd.isna(table.loc[level, arm]):
-                    key = CellKey(report.unit, "baseline", population, f"{characteristic}: {level}", str(arm))
+                    key = CellKey(report.unit, BASELINE, population, f"{characteristic}: {level}", str(arm))
                     cell = shown.get(key)
                     if cell is not None and not cell.suppressed:
                         problems.append(f"{name}: {level_label(characteristic, str(level))} ({arm})")
@@ -127,7 +128,7 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
                 table.frame().to_csv(path, index=False)
                 hidden = sum(c.suppressed for c in table.cells())
                 comment = f"{table.title}, as published in {page}: {hidden} cell(s) shown as {SUPPRESSED}"
-                if name == "effectiveness":
+                if name == EFFECTIVENESS:
                     withheld = ", ".join(report.release.withheld) or "none"
                     comment += (
                         f"; GLM and mixed models checked by kitbag for >= {MIN_RESIDUAL_DF} residual "

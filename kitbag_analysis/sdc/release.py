@@ -6,7 +6,21 @@ know what any page could show), so it lives here, not in the notebooks' façade.
 from __future__ import annotations
 
 from kitbag_analysis.analysis.analyse import UnitAnalysis
-from kitbag_analysis.analysis.names import EFFECTIVENESS
+from kitbag_analysis.analysis.names import (
+    ATTRITION,
+    BASELINE,
+    COMPLETENESS,
+    COMPLIANCE,
+    EFFECTIVENESS,
+    EXCLUDED_TABLE,
+    FLOW,
+    INCLUDED,
+    MISSING_DATA,
+    SUBGROUPS_TABLE,
+    SUMMARY,
+    UPTAKE,
+    WHATWORKS,
+)
 from kitbag_analysis.analysis.outcomes import OUTCOMES
 from kitbag_analysis.analysis.quality import attrition, completeness
 from kitbag_analysis.analysis.tables import follow_up_by_arm
@@ -21,27 +35,27 @@ from kitbag_analysis.study.units import unit_name
 def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[CellKey]) -> Release:
     """Every table both pages of a unit show, disclosure-controlled."""
     pub = Publisher(analysis.unit, study.settings.sdc_threshold, pattern)
-    flow = pb.flow_table(analysis.tables["participant_flow"], pub)
-    included = {c.key: c for c in flow.cells() if c.key.row == "included"}
+    flow = pb.flow_table(analysis.tables[FLOW], pub)
+    included = {c.key: c for c in flow.cells() if c.key.row == INCLUDED}
     complete = completeness(analysis.view)
     release = Release(analysis.unit, unit_name(study, analysis.unit), study.settings.sdc_threshold)
     release.tables = {
-        "excluded": pb.excluded_table(analysis.results.excluded, pub),
-        "participant_flow": flow,
-        "baseline": pb.baseline_table(analysis.tables["baseline"], pub, included),
-        "effectiveness": pb.effectiveness_table(analysis.outcomes, pub, follow_up(analysis)),
-        "uptake": pb.uptake_table(analysis.tables["uptake"], pub),
-        "completeness": pb.completeness_table(complete, pub),
-        "attrition": pb.attrition_table(attrition(complete), pub),
+        EXCLUDED_TABLE: pb.excluded_table(analysis.results.excluded, pub),
+        FLOW: flow,
+        BASELINE: pb.baseline_table(analysis.tables[BASELINE], pub, included),
+        EFFECTIVENESS: pb.effectiveness_table(analysis.outcomes, pub, follow_up(analysis)),
+        UPTAKE: pb.uptake_table(analysis.tables[UPTAKE], pub),
+        COMPLETENESS: pb.completeness_table(complete, pub),
+        ATTRITION: pb.attrition_table(attrition(complete), pub),
     }
-    effectiveness = release.tables["effectiveness"]
+    effectiveness = release.tables[EFFECTIVENESS]
     published = {c.key: c for c in flow.cells() + effectiveness.cells()}
-    release.tables["whatworks"] = pw.whatworks_table(analysis.outcomes, pub, published)
-    release.tables["compliance"] = pw.compliance_table(analysis.outcomes, analysis.tables["compliance"], pub)
-    release.tables["missing_data"] = pw.missing_data_table(analysis.outcomes, pub, published)
-    release.tables["subgroups"] = pw.subgroup_table(analysis.outcomes, pub)
-    release.tables["summary"] = pb.summary_table(
-        analysis.outcomes, release.tables["effectiveness"], {o.name: o.benefit for o in OUTCOMES}
+    release.tables[WHATWORKS] = pw.whatworks_table(analysis.outcomes, pub, published)
+    release.tables[COMPLIANCE] = pw.compliance_table(analysis.outcomes, analysis.tables[COMPLIANCE], pub)
+    release.tables[MISSING_DATA] = pw.missing_data_table(analysis.outcomes, pub, published)
+    release.tables[SUBGROUPS_TABLE] = pw.subgroup_table(analysis.outcomes, pub)
+    release.tables[SUMMARY] = pb.summary_table(
+        analysis.outcomes, release.tables[EFFECTIVENESS], {o.name: o.benefit for o in OUTCOMES}
     )
     release.effects = pb.published_effects(analysis.outcomes)
     release.withheld = [r.outcome for r in analysis.outcomes if r.ok and not model_publishable(r)]
