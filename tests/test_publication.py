@@ -8,6 +8,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kitbag_analysis.analysis.models import Fit
 from kitbag_analysis.analysis.results import Effect, OutcomeResult
 from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey, Release
 from kitbag_analysis.sdc.release_tables import baseline_table, effectiveness_table, flow_table
@@ -90,15 +91,8 @@ def test_models_need_ten_residual_degrees_of_freedom() -> None:
             "ok",
             {"kitbag": 40, "control": 40},
             {"kitbag": 3, "control": 3},
-            model="mixedlm",
-            estimate=-1.0,
-            se=0.5,
-            ci_low=-1.98,
-            ci_high=-0.02,
-            p_value=0.0455,
+            fit=Fit("mixedlm", estimate=-1.0, se=0.5, df_resid=df, icc=0.05),
             effect=Effect("hedges_g", -0.2, -0.4, 0.0),
-            df_resid=df,
-            icc=0.05,
         )
 
     assert not model_publishable(result(9)) and model_publishable(result(10))

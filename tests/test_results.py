@@ -17,15 +17,12 @@ def test_ok_and_not_estimable_entries() -> None:
         "ok",
         {"kitbag": 50, "control": 60},
         {"kitbag": 4, "control": 4},
-        model="poisson_glm_cluster",
-        estimate=-0.2,
-        se=0.1,
-        ci_low=-0.39,
-        ci_high=-0.01,
-        p_value=0.045,
+        fit=Fit("poisson_glm_cluster", estimate=-0.2, se=0.1, df_resid=108),
         effect=Effect("irr", 0.82, 0.68, 0.99),
-        df_resid=108,
     )
+    assert ok.model == "poisson_glm_cluster" and ok.df_resid == 108 and ok.icc is None
+    assert ok.ci_low == pytest.approx(-0.2 - 1.959964 * 0.1) and ok.p_value == pytest.approx(0.0455, abs=1e-4)
+    assert ok.fit.ci == (ok.ci_low, ok.ci_high)  # derived from the fit it keeps, never copied
     gone = OutcomeResult(
         "gse_carer",
         "carers",

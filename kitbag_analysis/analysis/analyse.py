@@ -82,7 +82,6 @@ def analyse_outcome(
             effect = ratio_effect(fit, EFFECT_MEASURE[outcome.kind])
     except NotEstimable as reason:
         return OutcomeResult(status=NOT_ESTIMABLE, reason=str(reason), **base), frame
-    lo, hi = fit.ci
     continuous = outcome.kind == "continuous"
     extra = None
     if continuous:
@@ -90,21 +89,7 @@ def analyse_outcome(
             compliance = compliance_counts(study, {outcome.name: frame})
         mine = compliance.loc[compliance["outcome"] == outcome.name]
         extra = what_works(study, outcome, frame, fit, X, covariates, la_levels, mine)
-    result = OutcomeResult(
-        status=OK,
-        model=fit.model,
-        estimate=fit.estimate,
-        se=fit.se,
-        ci_low=lo,
-        ci_high=hi,
-        p_value=fit.p_value,
-        effect=Effect(**effect),
-        df_resid=fit.df_resid,
-        icc=fit.icc if continuous else None,
-        variance=fit.variance if continuous else None,
-        what_works=extra,
-        **base,
-    )
+    result = OutcomeResult(status=OK, fit=fit, effect=Effect(**effect), what_works=extra, **base)
     return result, frame
 
 

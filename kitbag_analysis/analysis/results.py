@@ -8,9 +8,18 @@ is decided by `publication`, from these objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from kitbag_analysis.analysis.models import Fit
 
 OK = "ok"
+
+
+class WhatWorksResult(Protocol):
+    """The §7 statistics of one outcome (`whatworks.outcome_stats.WhatWorks`)."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
 NOT_ESTIMABLE = "not_estimable"
 
 
@@ -43,18 +52,49 @@ class OutcomeResult:
     status: str
     n: dict[str, int]  # analysed per arm
     n_teams: dict[str, int]  # teams with an analysed participant, per arm
-    model: str | None = None
-    estimate: float | None = None  # model scale: difference, log rate ratio, log odds ratio
-    se: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    p_value: float | None = None
+    fit: Fit | None = None  # the §4 model whole: arm coefficient, params, covariance, variances
     effect: Effect | None = None
-    df_resid: float | None = None
-    icc: float | None = None  # continuous outcomes (None under the OLS fallback)
-    variance: dict[str, float] | None = None  # continuous: team and residual variance
     reason: str | None = None  # why not estimable
-    what_works: Any = None  # analysis-plan.md §7 (a `whatworks.WhatWorks`), continuous and ok only
+    what_works: WhatWorksResult | None = None  # analysis-plan.md §7, continuous and ok only
+
+    # what results.json and the pages read of the model, derived from it (never copied)
+    @property
+    def model(self) -> str | None:
+        return self.fit.model if self.fit else None
+
+    @property
+    def estimate(self) -> float | None:  # model scale: difference, log rate ratio, log odds ratio
+        return self.fit.estimate if self.fit else None
+
+    @property
+    def se(self) -> float | None:
+        return self.fit.se if self.fit else None
+
+    @property
+    def ci_low(self) -> float | None:
+        return self.fit.ci[0] if self.fit else None
+
+    @property
+    def ci_high(self) -> float | None:
+        return self.fit.ci[1] if self.fit else None
+
+    @property
+    def p_value(self) -> float | None:
+        return self.fit.p_value if self.fit else None
+
+    @property
+    def df_resid(self) -> float | None:
+        return self.fit.df_resid if self.fit else None
+
+    @property
+    def icc(self) -> float | None:
+        """Continuous outcomes' ICC (None under the OLS fallback and for GLMs)."""
+        return self.fit.icc if self.fit and self.kind == "continuous" else None
+
+    @property
+    def variance(self) -> dict[str, float] | None:
+        """Continuous outcomes' team and residual variance."""
+        return dict(self.fit.variance) if self.fit and self.kind == "continuous" else None
 
     @property
     def ok(self) -> bool:
