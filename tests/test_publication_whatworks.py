@@ -80,7 +80,7 @@ def test_models_below_the_residual_df_rule_are_not_shown(pooled) -> None:
     from dataclasses import replace
 
     study, analysis = pooled
-    results = tuple(replace(r, df_resid=5.0) if r.outcome == "gse_carer" else r for r in analysis.outcomes)
+    results = tuple(replace(r, fit=replace(r.fit, df_resid=5.0)) if r.outcome == "gse_carer" else r for r in analysis.outcomes)
     gse = next(r for r in results if r.outcome == "gse_carer")
     pub = Publisher("all", THRESHOLD)
     table = pw.whatworks_table([gse], pub, {})

@@ -58,10 +58,10 @@ def test_total_variance_effect_size_uses_the_unconditional_model(pooled) -> None
     # M0 by statsmodels' own REML fit (no baseline): its variances give the same denominator
     m0 = smf.mixedlm("y ~ arm + C(local_authority)", frame, groups=frame["team_id"]).fit(reml=True)
     total = float(m0.cov_re.iloc[0, 0] + m0.scale)
-    assert wk.g_total["value"] == pytest.approx(result.estimate / np.sqrt(total), rel=1e-3)
+    assert wk.g_total.value == pytest.approx(result.estimate / np.sqrt(total), rel=1e-3)
     assert wk.icc_unconditional == pytest.approx(m0.cov_re.iloc[0, 0] / total, rel=1e-2, abs=1e-4)
-    assert wk.g_total["ci_low"] < wk.g_total["value"] < wk.g_total["ci_high"]
-    assert 0 < wk.mdes["analysis"] < 2 and 0 < wk.mdes["randomisation"] < 2
+    assert wk.g_total.ci_low < wk.g_total.value < wk.g_total.ci_high
+    assert 0 < wk.mdes.analysis < 2 and 0 < wk.mdes.randomisation < 2
 
 
 # --- §7.1 double-programmed against lme4 --------------------------------------------------------
@@ -86,7 +86,7 @@ def test_total_variance_effect_size_matches_lme4(name: str) -> None:
     assert _close(fit.estimate, expected["b1"])
     assert _close(m0.team, expected["team_variance_0"])
     assert _close(m0.residual, expected["residual_variance_0"])
-    assert _close(m0.g_total(fit)["value"], expected["g_total"])
+    assert _close(m0.g_total(fit).value, expected["g_total"])
     assert _close(m0.icc, expected["icc_unconditional"])
 
 
@@ -160,14 +160,14 @@ def test_mdes_at_analysis_and_randomisation_by_hand(tmp_path: Path) -> None:
     assert by_hand(6, 24 / 6, 3 / 6) == pytest.approx(
         (2.776445 + 0.940965) * np.sqrt(rho * (1 - r2_2) / 1.5 + (1 - rho) * (1 - r2_1) / 6), rel=1e-6
     )
-    assert wk.mdes["analysis"] == pytest.approx(by_hand(6, 4.0, 0.5), rel=1e-12)
+    assert wk.mdes.analysis == pytest.approx(by_hand(6, 4.0, 0.5), rel=1e-12)
     # at randomisation: J = 7 teams, 4 kitbag, 27 enrolled (the withdrawn child included)
-    assert wk.mdes["randomisation"] == pytest.approx(by_hand(7, 27 / 7, 4 / 7), rel=1e-12)
+    assert wk.mdes.randomisation == pytest.approx(by_hand(7, 27 / 7, 4 / 7), rel=1e-12)
     # attrition: kitbag 12 analysed of 4 + 4 + 4 + 1 (withdrawn) + 2 = 15 enrolled; control 12 of 12
-    assert wk.attrition["kitbag"] == pytest.approx(1 - 12 / 15)
-    assert wk.attrition["control"] == 0.0
-    assert wk.attrition["overall"] == pytest.approx(1 - 24 / 27)
-    assert wk.attrition["teams"] == pytest.approx(1 / 7)
+    assert wk.attrition.kitbag == pytest.approx(1 - 12 / 15)
+    assert wk.attrition.control == 0.0
+    assert wk.attrition.overall == pytest.approx(1 - 24 / 27)
+    assert wk.attrition.teams == pytest.approx(1 / 7)
     # missing data: 26 included, 24 analysed -> 1 - 24/26 > 5%, so both models are there
     for entry in analysis.results.to_json()["analyses"]:  # valid JSON: no NaN anywhere
         json.dumps(entry, allow_nan=False)

@@ -83,23 +83,23 @@ def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published:
             arm: pub.derived(
                 key(f"attrition {arm}"),
                 "percent",
-                100 * w.attrition[arm],
+                100 * getattr(w.attrition, arm),
                 [c for c in enrolled + analysed if c.key.column == arm],
             )
             for arm in ARMS
         }
-        difference = 100 * w.attrition["difference"]
+        difference = 100 * w.attrition.difference
         rows.append(
             (
                 *head,
-                interval(key("g total"), "g_total", g["value"], g["ci_low"], g["ci_high"]),
+                interval(key("g total"), "g_total", g.value, g.ci_low, g.ci_high),
                 Cell(key("icc unconditional"), "icc_unconditional", w.icc_unconditional),
-                pub.derived(key("mdes randomisation"), "mdes", w.mdes["randomisation"], enrolled),
-                pub.derived(key("mdes analysis"), "mdes", w.mdes["analysis"], analysed),
+                pub.derived(key("mdes randomisation"), "mdes", w.mdes.randomisation, enrolled),
+                pub.derived(key("mdes analysis"), "mdes", w.mdes.analysis, analysed),
                 rate["kitbag"],
                 rate["control"],
                 pub.derived(key("attrition difference"), "percent", difference, enrolled + analysed),
-                Cell(key("teams with no one analysed"), "percent", 100 * w.attrition["teams"]),  # teams, not people
+                Cell(key("teams with no one analysed"), "percent", 100 * w.attrition.teams),  # teams, not people
             )
         )
     return Table(

@@ -8,7 +8,7 @@ total-variance effect size (§7.1), the MDES at randomisation and at analysis (�
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -38,14 +38,55 @@ def mdes(j: float, n_bar: float, rho: float, r2_1: float, r2_2: float, g2: int, 
 
 
 @dataclass(frozen=True)
+class Interval:
+    """A statistic with its 95% CI."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+
+    def to_json(self) -> dict[str, float]:
+        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
+
+
+@dataclass(frozen=True)
+class Mdes:
+    """§7.2: the minimum detectable effect size at analysis and at randomisation (NaN: no df)."""
+
+    analysis: float
+    randomisation: float
+
+
+@dataclass(frozen=True)
+class Attrition:
+    """§7.3: the share of those enrolled not analysed, per arm and overall; the teams lost."""
+
+    kitbag: float
+    control: float
+    overall: float
+    difference: float  # kitbag − control
+    teams: float  # share of randomised teams with no analysed participant
+
+
+@dataclass(frozen=True)
+class DesignCounts:
+    """What §7.2–7.3 are built on (for disclosure control): people per arm, teams."""
+
+    enrolled: dict[str, int]
+    analysed: dict[str, int]
+    teams_randomised: int
+    teams_analysed: int
+
+
+@dataclass(frozen=True)
 class WhatWorks:
     """§7.1–7.3 for one continuous outcome in one unit (exact: results.json)."""
 
-    g_total: dict[str, float]
+    g_total: Interval
     icc_unconditional: float
-    mdes: dict[str, float]
-    attrition: dict[str, float]
-    counts: dict[str, Any]  # what the numbers are built on (for disclosure control)
+    mdes: Mdes
+    attrition: Attrition
+    counts: DesignCounts  # what the numbers are built on (for disclosure control)
     cace: dict[str, Cace]
     missing_data: MissingData
     subgroups: dict[str, SubgroupResult]
@@ -53,10 +94,10 @@ class WhatWorks:
 
     def to_json(self) -> dict[str, Any]:
         out = {
-            "g_total": self.g_total,
+            "g_total": self.g_total.to_json(),
             "icc_unconditional": self.icc_unconditional,
-            "mdes": {k: _finite(v) for k, v in self.mdes.items()},  # null: too few teams for any df
-            "attrition": {k: _finite(v) for k, v in self.attrition.items()},
+            "mdes": {k: _finite(v) for k, v in asdict(self.mdes).items()},  # null: too few teams for any df
+            "attrition": {k: _finite(v) for k, v in asdict(self.attrition).items()},
             "cace": {theta: c.to_json() for theta, c in self.cace.items()},
             "missing_data": self.missing_data.to_json(),
         }
@@ -89,11 +130,11 @@ class Unconditional:
     def icc(self) -> float:
         return self.team / (self.team + self.residual)
 
-    def g_total(self, fit: Fit) -> dict[str, float]:
+    def g_total(self, fit: Fit) -> Interval:
         """b₁ / √(τ²₀ + σ²₀) with the CI of b₁ divided the same way."""
         total = math.sqrt(self.team + self.residual)
         lo, hi = fit.ci
-        return {"value": fit.estimate / total, "ci_low": lo / total, "ci_high": hi / total}
+        return Interval(fit.estimate / total, lo / total, hi / total)
 
 
 def unconditional(frame: pd.DataFrame, X: pd.DataFrame) -> Unconditional:
@@ -144,15 +185,15 @@ def what_works(
     return WhatWorks(
         g_total=m0.g_total(fit),
         icc_unconditional=float(rho),
-        mdes={"analysis": at_analysis, "randomisation": at_randomisation},
-        attrition={
-            "kitbag": rates["kitbag"],
-            "control": rates["control"],
-            "overall": overall,
-            "difference": rates["kitbag"] - rates["control"],
-            "teams": float(1 - np.isin(teams["team_id"], analysed_teams.index).mean()),
-        },
-        counts={"enrolled": enrolled, "analysed": analysed, "teams_randomised": j_rand, "teams_analysed": j_an},
+        mdes=Mdes(analysis=at_analysis, randomisation=at_randomisation),
+        attrition=Attrition(
+            kitbag=rates["kitbag"],
+            control=rates["control"],
+            overall=overall,
+            difference=rates["kitbag"] - rates["control"],
+            teams=float(1 - np.isin(teams["team_id"], analysed_teams.index).mean()),
+        ),
+        counts=DesignCounts(enrolled, analysed, teams_randomised=j_rand, teams_analysed=j_an),
         cace=cace(fit, compliance),
         missing_data=missing_data(
             outcome_frame(view, outcome), len(frame), covariates, la_levels, (fit.estimate, lo, hi)
@@ -167,4 +208,14 @@ def view_la(teams: pd.DataFrame) -> str:
     return str(teams["local_authority"].iloc[0])
 
 
-__all__ = ["Unconditional", "WhatWorks", "mdes", "unconditional", "what_works"]
+__all__ = [
+    "Attrition",
+    "DesignCounts",
+    "Interval",
+    "Mdes",
+    "Unconditional",
+    "WhatWorks",
+    "mdes",
+    "unconditional",
+    "what_works",
+]
