@@ -59,7 +59,7 @@ def test_same_seed_same_winners_then_no_email_left(draw_dir: Path, tmp_path: Pat
     for folder in (draw_dir, twin, other):
         assert _no_email_on_disk(folder)
         assert sorted(p.name for p in folder.iterdir()) == sorted([survey.MARKER_FILE, survey.DRAW_LOG])
-    log = json.loads((draw_dir / survey.DRAW_LOG).read_text())
+    log = json.loads((draw_dir / survey.DRAW_LOG).read_text())[-1]
     assert log["seed"] == 2021 and log["entrants"] == len(entrants) and log["winners"] == 5
     assert log["status"] == "completed" and log["drawn_on"] == dt.date.today().isoformat()
     assert not EMAIL.search((draw_dir / survey.DRAW_LOG).read_bytes())
@@ -81,7 +81,7 @@ def test_copies_and_temporary_files_deleted_too(draw_dir: Path) -> None:
     shutil.copy(draw_dir / survey.ENTRANTS_FILE, draw_dir / "entrants (copy).csv")
     shutil.copy(draw_dir / survey.ENTRANTS_FILE, atomic.sibling(draw_dir / survey.ENTRANTS_FILE, "tmp"))
     assert main(["prize-draw", str(draw_dir), "--winners", "2", "--seed", "3"]) == 0
-    assert json.loads((draw_dir / survey.DRAW_LOG).read_text())["files_deleted"] == 3
+    assert json.loads((draw_dir / survey.DRAW_LOG).read_text())[-1]["files_deleted"] == 3
     assert _no_email_on_disk(draw_dir)
 
 
@@ -138,7 +138,7 @@ def test_interrupted_draw_finishes_with_its_seed(draw_dir: Path, monkeypatch) ->
     monkeypatch.setattr(pd_mod.atomic, "overwrite_and_unlink", crash)
     with pytest.raises(OSError):
         pd_mod.prize_draw(draw_dir, 3, 11, announce=announced.append)
-    assert json.loads((draw_dir / survey.DRAW_LOG).read_text())["status"] == "started"
+    assert json.loads((draw_dir / survey.DRAW_LOG).read_text())[-1]["status"] == "started"
     monkeypatch.undo()
     with pytest.raises(pd_mod.UnusableInput, match="another seed"):
         pd_mod.prize_draw(draw_dir, 3, 12, announce=announced.append)

@@ -30,6 +30,7 @@ from data_contracts import Finding, UnusableInput
 from data_contracts.guards import GUARDS
 from kitbag_analysis import atomic
 from kitbag_analysis.intake.survey import DRAW_LOG, ENTRANTS_FILE, MARKER_FILE, read_entrants
+from kitbag_analysis.rights.journal import Journal
 
 METHOD = "numpy.random.default_rng(seed).choice over the entrants (each address once, sorted), without replacement"
 _EMAIL = re.compile(GUARDS["email address"], re.IGNORECASE)
@@ -61,10 +62,6 @@ def copies(draw_dir: Path) -> list[Path]:
     return sorted(p for p in draw_dir.rglob("*") if p.is_file() and "entrants" in p.name.casefold())
 
 
-def _read_log(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
 def prize_draw(
     draw_dir: str | Path,
     winners: int,
@@ -76,7 +73,8 @@ def prize_draw(
     every copy of it, and log counts, the seed and the date (never an email)."""
     draw_dir = Path(draw_dir)
     today = today or dt.date.today()
-    marker = _read_log(draw_dir / MARKER_FILE) if draw_dir.is_dir() else None
+    marker_path = draw_dir / MARKER_FILE
+    marker = json.loads(marker_path.read_text(encoding="utf-8")) if marker_path.is_file() else None
     if marker is None:
         raise UnusableInput(
             f"{draw_dir}: not a prize-draw folder (no {MARKER_FILE}, written by `kitbag intake-survey`)."
@@ -87,8 +85,10 @@ def prize_draw(
             f"{draw_dir}: the prize draw closes on {closes} (study.toml [retention] prize_draw_closes) and takes "
             f"entries to the end of that day; draw from {closes + dt.timedelta(days=1)} on. Nothing was changed."
         )
-    log_path = draw_dir / DRAW_LOG
-    entry = _read_log(log_path)
+    journal = Journal(draw_dir, DRAW_LOG)  # the same write-ahead journal as erase and rectify
+    log_path = journal.path
+    entries = journal.entries()
+    entry = entries[-1] if entries else None
     if entry and entry["status"] == "completed":
         raise Finding(f"{draw_dir}: the draw was made on {entry['drawn_on']} and its list deleted; see {DRAW_LOG}.")
     if entry and entry["seed"] != seed:
@@ -101,25 +101,24 @@ def prize_draw(
         entrants = read_entrants(path)
         chosen = draw(list(entrants), winners, seed)
         if entry is None:
-            entry = {
-                "status": "started",
-                "drawn_on": today.isoformat(),
-                "prize_draw_closes": closes.isoformat(),
-                "seed": seed,
-                "entrants": len(entrants),
-                "winners": winners,
-                "method": METHOD,
-                "numpy": np.__version__,
-            }
-            atomic.write_text(log_path, json.dumps(entry, indent=2) + "\n")
+            entry = journal.begin(
+                {
+                    "drawn_on": today.isoformat(),
+                    "prize_draw_closes": closes.isoformat(),
+                    "seed": seed,
+                    "entrants": len(entrants),
+                    "winners": winners,
+                    "method": METHOD,
+                    "numpy": np.__version__,
+                }
+            )
         announce(chosen)
     elif entry is None:
         raise UnusableInput(f"{draw_dir}: has no {ENTRANTS_FILE}: no one entered the draw.")
     deleted = copies(draw_dir)
     for leftover in deleted:
         atomic.overwrite_and_unlink(leftover)
-    entry.update(status="completed", files_deleted=len(deleted))
-    atomic.write_text(log_path, json.dumps(entry, indent=2) + "\n")
+    entry = journal.complete(entry, "completed_at", files_deleted=len(deleted))
     _no_email_left(draw_dir)
     return DrawOutcome(
         entry["entrants"], entry["winners"], seed, dt.date.fromisoformat(entry["drawn_on"]), len(deleted), log_path
