@@ -58,7 +58,7 @@ def la_folders(raw_master: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 def test_end_to_end_four_las_to_a_batch_with_no_identifier_anywhere(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
-    steps = [kitbag("synth", "--raw", raw, "--children", "400", "--seed", "11")]
+    steps = [kitbag("synth", "--raw", raw, "--children", "200", "--seed", "11")]
     assert steps[-1].returncode == 0, steps[-1].stderr
     keys = {}
     for slug in SLUGS:
@@ -90,7 +90,7 @@ def test_end_to_end_four_las_to_a_batch_with_no_identifier_anywhere(tmp_path: Pa
     study = validate_study(tmp_path / "study")
     assert list(study.settings.local_authorities) == list(SLUGS)
     trial_sizes = sum(len(read_raw_text(raw / s / "trial_children.csv")) for s in SLUGS)
-    assert len(study.frames["children"]) == trial_sizes == 400
+    assert len(study.frames["children"]) == trial_sizes == 200
     printed = "".join(s.stdout + s.stderr for s in steps)
     values = set().union(*(identifier_values(raw / s) for s in SLUGS))
     assert_no_leak(values, list(keys.values()), files_bytes(tmp_path / "la", tmp_path / "study"), printed)

@@ -15,7 +15,6 @@ from lxml import html as lxml_html
 
 from kitbag_analysis.analysis.labels import LEVELS
 from kitbag_analysis.analysis.outcomes import OUTCOMES
-from kitbag_analysis.cli import main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PDFTOTEXT = shutil.which("pdftotext")
@@ -54,10 +53,8 @@ def chromium(tmp: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pooled(small_study_master: Path, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("pages") / "out"
-    assert main(["report", str(small_study_master), "--unit", "all", "--out", str(out)]) == 0
-    return out / "all" / "report.html"
+def pooled(small_bundle: Path) -> Path:
+    return small_bundle / "all" / "report.html"
 
 
 @pytest.mark.parametrize("width", [1280, 400])
