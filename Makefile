@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/kitbag demo
 
+# Two pytest-xdist workers, each test file whole on one of them (its module fixtures made once).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # JupyterLab on notebooks/, with the project's environment registered as the "Kitbag (venv)" kernel.
 kernel: $(STAMP)

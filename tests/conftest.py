@@ -12,18 +12,6 @@ import pytest
 from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 SMALL = SynthSpec(seed=7, children=400)
-SHARED_BUNDLE_GROUP = "small-bundle"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs two workers (pytest-xdist, --dist loadgroup): every test that reads the
-    shared small bundle runs on one worker (the bundle is made once), and every other module's
-    tests stay together (its module fixtures are made once)."""
-    for item in items:
-        group = SHARED_BUNDLE_GROUP if "small_bundle" in item.fixturenames else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def small_study_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_study(tmp_path_factory.mktemp("small") / "study", SMALL)

@@ -251,13 +251,18 @@ def _attack(bundle: Path) -> None:
     assert lp[0] >= THRESHOLD
 
 
-@pytest.fixture(scope="module", params=[300, 9000], ids=["300-children", "default-9000"])
+_BUNDLES: dict[int, Path] = {}  # made once per size for the session, whatever order the tests run in
+
+
+@pytest.fixture(params=[300, 9000], ids=["300-children", "default-9000"])
 def bundle(request, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp(f"attack{request.param}")
-    study = write_study(root / "study", SynthSpec(children=request.param))
-    out = root / "bundle"
-    assert main(["batch", str(study), "--out", str(out), "--workers", "2"]) == 0
-    return out
+    if request.param not in _BUNDLES:
+        root = tmp_path_factory.mktemp(f"attack{request.param}")
+        study = write_study(root / "study", SynthSpec(children=request.param))
+        out = root / "bundle"
+        assert main(["batch", str(study), "--out", str(out), "--workers", "2"]) == 0
+        _BUNDLES[request.param] = out
+    return _BUNDLES[request.param]
 
 
 def test_attacker_recovers_no_suppressed_cell(bundle: Path) -> None:

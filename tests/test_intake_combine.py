@@ -1,4 +1,4 @@
-"""`kitbag combine`, and the whole intake end to end through the installed `kitbag` command:
+"""`kitbag combine`, and the whole intake end to end through the `kitbag` command's entry point:
 synth --raw -> key new -> pseudonymise (four LAs) -> combine -> validate -> batch."""
 
 from __future__ import annotations
@@ -56,7 +56,15 @@ def la_folders(raw_master: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return base
 
 
-def test_end_to_end_four_las_to_a_batch_with_no_identifier_anywhere(tmp_path: Path) -> None:
+def test_end_to_end_four_las_to_a_batch_with_no_identifier_anywhere(tmp_path: Path, capsys) -> None:
+    """Every step through the CLI's entry point, in this process (no start-up per step); what
+    each prints is captured for the leak check."""
+
+    def kitbag(*args: str | Path) -> subprocess.CompletedProcess:
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
     raw = tmp_path / "raw"
     steps = [kitbag("synth", "--raw", raw, "--children", "200", "--seed", "11")]
     assert steps[-1].returncode == 0, steps[-1].stderr
