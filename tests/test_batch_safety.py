@@ -79,12 +79,20 @@ def _staging_of(out: Path) -> list[Path]:
     return list(out.parent.glob(f".{out.name}.staging-*"))
 
 
+@pytest.fixture(scope="module")
+def previous_bundle(small_study_master: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle of one unit, made once for this file's tests (copy it to change it)."""
+    out = tmp_path_factory.mktemp("previous") / "out"
+    assert main(["report", str(small_study_master), "--unit", "warwickshire", "--out", str(out)]) == 0
+    return out
+
+
 @pytest.mark.parametrize("when", ["start", "mid-unit"])
 def test_sigkill_leaves_previous_bundle_and_no_process(
-    small_study_master: Path, small_bundle: Path, tmp_path: Path, when: str
+    small_study_master: Path, previous_bundle: Path, tmp_path: Path, when: str
 ) -> None:
     out = tmp_path / "out"
-    shutil.copytree(small_bundle, out)  # a previous bundle
+    shutil.copytree(previous_bundle, out)  # a previous bundle
     before = (out / "manifest.json").read_bytes()
     previous = sorted(p.name for p in out.iterdir())
     run = _start(small_study_master, out)
@@ -147,9 +155,9 @@ def test_typo_in_unit_writes_nothing(small_study_master: Path, tmp_path: Path, c
     assert not out.exists() and not _staging_of(out)
 
 
-def test_verify_flags_hidden_files_and_pages_of_another_run(small_bundle: Path, tmp_path: Path) -> None:
+def test_verify_flags_hidden_files_and_pages_of_another_run(previous_bundle: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    shutil.copytree(small_bundle, out)
+    shutil.copytree(previous_bundle, out)
     assert main(["verify", str(out)]) == 0
     (out / ".hidden").write_text("x")
     assert main(["verify", str(out)]) == 1
