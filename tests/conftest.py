@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +13,29 @@ import pytest
 from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 SMALL = SynthSpec(seed=7, children=400)
+
+
+def _once_for_the_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], Path]) -> Path:
+    """Made by the first of `make test`'s xdist workers that asks, under a file lock, in the
+    folder the workers share; the others wait and reuse it (pytest-xdist's documented recipe)."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by the workers of this run
+    target = base / f"shared-{name}"
+    with FileLock(str(base / f"shared-{name}.lock")):
+        if not (target / ".complete").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            make(target)
+            (target / ".complete").touch()
+    return target
+
+
 @pytest.fixture(scope="session")
 def small_study_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_study(tmp_path_factory.mktemp("small") / "study", SMALL)
+    return _once_for_the_run(tmp_path_factory, "small", lambda d: write_study(d / "study", SMALL)) / "study"
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +44,10 @@ def small_bundle(small_study_master: Path, tmp_path_factory: pytest.TempPathFact
     change it)."""
     from kitbag_analysis.cli import main
 
-    out = tmp_path_factory.mktemp("bundle") / "out"
-    assert main(["batch", str(small_study_master), "--out", str(out), "--workers", "2"]) == 0
-    return out
+    def batch(folder: Path) -> None:
+        assert main(["batch", str(small_study_master), "--out", str(folder / "out"), "--workers", "2"]) == 0
+
+    return _once_for_the_run(tmp_path_factory, "bundle", batch) / "out"
 
 
 @pytest.fixture
