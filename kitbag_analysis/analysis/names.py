@@ -17,7 +17,6 @@ EXCLUDED = "excluded (withdrawn, objected or restricted)"
 INCLUDED = "included"
 WITH_BASELINE = "with a baseline measure"
 WITH_FOLLOWUP = "with a follow-up measure"
-FLOW_STAGES = (TEAMS_RANDOMISED, ENROLLED, EXCLUDED, INCLUDED, WITH_BASELINE, WITH_FOLLOWUP)
 TEAM_STAGES = (TEAMS_RANDOMISED,)  # stages that count teams, not people
 ANALYSED_PREFIX = "analysed: "
 

@@ -8,7 +8,6 @@ Text is made from a cell only when a page lays it out (`Cell.text`, `Shown.text`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +59,6 @@ MEASURES: dict[str, Format] = {
     **INTERVAL_MEASURES,
     **{f"{m}_{bound}": f for m, f in INTERVAL_MEASURES.items() for bound in ("ci_low", "ci_high")},
 }
-COUNT_MEASURES = frozenset({"n", "teams"})
 
 
 @dataclass(frozen=True, order=True)
@@ -262,14 +260,6 @@ class Release:
         }
 
 
-def flatten(cells: Iterable[TableCell]) -> list[Cell]:
-    """The published cells among displayed ones."""
-    out: list[Cell] = []
-    for c in cells:
-        out += list(c.parts) if isinstance(c, Shown) else [c] if isinstance(c, Cell) else []
-    return out
-
-
 __all__ = [
     "MEASURES",
     "SUPPRESSED",
@@ -281,6 +271,5 @@ __all__ = [
     "Shown",
     "Table",
     "effect_cells",
-    "flatten",
     "interval",
 ]

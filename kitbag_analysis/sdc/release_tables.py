@@ -42,7 +42,6 @@ from kitbag_analysis.sdc.cells import (
     Cell,
     CellKey,
     PublishedEffect,
-    Release,
     Shown,
     Table,
     TableCell,
@@ -50,7 +49,6 @@ from kitbag_analysis.sdc.cells import (
     interval,
 )
 from kitbag_analysis.sdc.rules import (
-    MIN_RESIDUAL_DF,
     NOT_ENOUGH_DF,
     Publisher,
     model_publishable,
@@ -338,14 +336,6 @@ def published_effects(results: Iterable[OutcomeResult]) -> list[PublishedEffect]
 
 
 __all__ = [
-    "MIN_RESIDUAL_DF",
-    "SUPPRESSED",
-    "Cell",
-    "CellKey",
-    "PublishedEffect",
-    "Publisher",
-    "Release",
-    "Table",
     "attrition_table",
     "baseline_table",
     "completeness_table",
@@ -355,7 +345,6 @@ __all__ = [
     "estimate_cells",
     "excluded_table",
     "flow_table",
-    "model_publishable",
     "published_effects",
     "summary_table",
     "uptake_table",

@@ -34,7 +34,6 @@ from kitbag_analysis.analysis.whatworks.subgroups import LevelEffect
 from kitbag_analysis.sdc.cells import Cell, CellKey, Shown, Table, TableCell, interval
 from kitbag_analysis.sdc.rules import NOT_ENOUGH_DF, Publisher, df_shown, not_shown_reason, subgroup_least
 
-MISSING, SUBGROUP_TABLE = MISSING_DATA, SUBGROUPS_TABLE
 USED, NOT_USED = "used", "did not use"
 
 
@@ -195,7 +194,7 @@ def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, publish
         basis = _flow(pub, published, r.population, INCLUDED) + _analysed(pub, published, r)
 
         def key(column: str, r: OutcomeResult = r) -> CellKey:
-            return pub.key(MISSING, r.population, r.outcome, column)
+            return pub.key(MISSING_DATA, r.population, r.outcome, column)
 
         share = pub.derived(key("missing %"), "percent", 100 * md.missing_share, basis)
         complete_case = interval(key("complete case"), "estimate", r.estimate, r.ci_low, r.ci_high)
@@ -222,7 +221,7 @@ def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, publish
             )
         )
     return Table(
-        MISSING,
+        MISSING_DATA,
         "Missing data: who was missing at follow-up, and multiple imputation",
         (
             "Outcome",
@@ -269,7 +268,7 @@ def subgroup_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
             model_shown = df_shown(g.df_resid or 0)
 
             def key(row: str, column: str, r: OutcomeResult = r) -> CellKey:
-                return pub.key(SUBGROUP_TABLE, r.population, f"{r.outcome} {row}", column)
+                return pub.key(SUBGROUPS_TABLE, r.population, f"{r.outcome} {row}", column)
 
             texts = {
                 level: _level_text(key(f"{name} {level}", "effect"), effect, least, model_shown)
@@ -294,7 +293,7 @@ def subgroup_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
                 label = subgroup_level_label(subgroup.column, level)
                 rows.append((outcome_label(r.outcome), subgroup.label, label, text, interaction, p))
     return Table(
-        SUBGROUP_TABLE,
+        SUBGROUPS_TABLE,
         "Pre-specified subgroups",
         ("Outcome", "Subgroup", "Level", "Effect of Kitbags (95% CI)", "Interaction (SE)", "p (interaction)"),
         tuple(rows),
