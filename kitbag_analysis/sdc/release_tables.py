@@ -49,9 +49,7 @@ from kitbag_analysis.sdc.cells import (
     interval,
 )
 from kitbag_analysis.sdc.rules import (
-    NOT_ENOUGH_DF,
     Publisher,
-    model_publishable,
     share_reveals_small,
 )
 
@@ -155,8 +153,8 @@ def effectiveness_table(
         head += [n["kitbag"], shown[0], n["control"], shown[1]]
         if not r.ok:
             rows.append((*head, "not estimable", "", "", "", r.reason or ""))
-        elif not model_publishable(r):
-            rows.append((*head, "not shown", "", "", "", NOT_ENOUGH_DF))
+        elif not pub.model_shown(r):
+            rows.append((*head, "not shown", "", "", "", pub.why_not_shown(r)))
         else:
             key = pub.key(EFFECTIVENESS, r.population, r.outcome, "")
 
@@ -231,7 +229,7 @@ def summary_table(results: Iterable[OutcomeResult], effectiveness: Table, benefi
         what = f"{label}, in {population_label(r.population).lower()}"
         row = by_label[label]
         kit, con = row[2], row[4]
-        if model_publishable(r):
+        if isinstance(row[7], Shown):  # the effectiveness table shows the model
             rows.append((what, row[7], direction(r, benefit[r.outcome]), kit, con))
         else:
             rows.append((what, "not estimable" if not r.ok else "not shown", "", kit, con))
@@ -326,12 +324,12 @@ def attrition_table(frame: pd.DataFrame, pub: Publisher) -> Table:
     )
 
 
-def published_effects(results: Iterable[OutcomeResult]) -> list[PublishedEffect]:
-    """The effects a figure may show: estimable models with enough residual df."""
+def published_effects(results: Iterable[OutcomeResult], pub: Publisher) -> list[PublishedEffect]:
+    """The effects a figure may show: the models the effectiveness table shows."""
     return [
         PublishedEffect(**vars(r.effect), outcome=r.outcome, label=outcome_label(r.outcome), population=r.population)
         for r in results
-        if model_publishable(r)
+        if pub.model_shown(r)
     ]
 
 
