@@ -183,8 +183,30 @@ def release_json(report: Report) -> dict[str, Any]:
 
 
 # --- sections (HTML) ----------------------------------------------------------------------------
+NOT_DONE = (
+    "the effectiveness models (analysis-plan.md §4) and the What-Works statistics (§7: effect sizes on the "
+    "total variance, MDES, compliance and CACE, missing-data and subgroup analyses, randomisation inference)"
+)
+
+
+def impact_html(study: Study) -> str:
+    """The statement every page opens with when the impact evaluation was removed or the trial
+    stopped (analysis-plan.md §9): why, when, and what was not done ('' when planned)."""
+    impact = study.settings.impact
+    if impact.done:
+        return ""
+    return html.render(
+        "impact",
+        status=impact.status,
+        reason=impact.reason,
+        decided_on=impact.decided_on.isoformat() if impact.decided_on else "",
+        not_done=NOT_DONE,
+    )
+
+
 def header_html(report: Report, title: str = EFFECTIVENESS_TITLE) -> str:
-    return html.render("header", study_name=report.study.settings.name, title=title, unit_name=report.unit_name)
+    header = html.render("header", study_name=report.study.settings.name, title=title, unit_name=report.unit_name)
+    return header + impact_html(report.study)
 
 
 def stamp_html(report: Report) -> str:
@@ -208,8 +230,12 @@ def stamp_html(report: Report) -> str:
 
 
 def section_html(report: Report, *names: str, heading: str = "", intro: str = "", first: bool = False) -> str:
-    """One or more of the release's tables under a heading."""
-    tables = [report.release.tables[n] for n in names]
+    """One or more of the release's tables under a heading (an impact table of a removed or
+    stopped evaluation reads "not done", analysis-plan.md §9)."""
+    impact = report.study.settings.impact
+    if not impact.done and any(n not in report.release.tables for n in names):
+        intro = f"Not done: the impact evaluation was {impact.status} ({impact.decided_on}): {impact.reason}"
+    tables = [report.release.tables[n] for n in names if n in report.release.tables]
     return html.render("section", tables=tables, heading=heading, intro=intro, first=first)
 
 
@@ -333,4 +359,4 @@ def contract_status_html(report: Report) -> str:
     return html.render("contract_status", ok=validation.ok, files=len(report.study.frames), failures=None)
 
 
-__all__ = ["Report", "build", "header_html", "load", "stamp_html", "write_outputs"]
+__all__ = ["Report", "build", "header_html", "impact_html", "load", "stamp_html", "write_outputs"]

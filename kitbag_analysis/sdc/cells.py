@@ -40,6 +40,7 @@ INTERVAL_MEASURES: dict[str, Format] = {
     "mi_estimate": Format(2),  # §7.5 pooled over imputations
     "missingness_odds_ratio": Format(2),  # §7.5 (a)
     "subgroup_effect": Format(2),  # §7.6 the arm effect within a level
+    "share": Format(1),  # §8 a monitoring share of people, in percent, with its 95% Wilson interval
 }
 MEASURES: dict[str, Format] = {
     "n": COUNT,  # people
@@ -168,6 +169,7 @@ def interval(
     key: CellKey, measure: str, value: float | None, low: float | None, high: float | None, pattern: str = ""
 ) -> Shown:
     """A measure with its 95% CI as one displayed cell of three published cells."""
+
     def bound(name: str) -> CellKey:
         return CellKey(key.unit, key.table, key.population, key.row, f"{key.column} {name}")
 

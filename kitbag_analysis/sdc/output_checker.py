@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from kitbag_analysis.sdc.pattern import Pattern
 
 
-
 class Report(Protocol):
     """What the output checker's record reads of a unit's report (`pages.report.Report` has it)."""
 
@@ -42,6 +41,7 @@ class Report(Protocol):
 
     @property
     def threshold(self) -> int: ...
+
 
 PAGE_TABLES = {
     "report.html": (
@@ -123,6 +123,8 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
         custom: dict[str, tuple[Path, str]] = {}
         for page, names in PAGE_TABLES.items():
             for name in names:
+                if name not in report.release.tables:  # an impact table of a removed evaluation
+                    continue
                 table = report.release.tables[name]
                 path = scratch / f"{name}.csv"
                 table.frame().to_csv(path, index=False)
