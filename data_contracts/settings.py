@@ -204,12 +204,12 @@ def _progression(path: Path, table: object, las: dict[str, str]) -> Progression:
     if not isinstance(table, dict):
         raise _bad(path, "`progression` must be a table ([progression]).")
     criteria = dict(Progression().criteria)
-    for key, value in table.items():
+    for number, (key, value) in enumerate(table.items(), start=1):
         if key == "recruitment_target":
             continue
-        if key not in PROGRESSION_DEFAULTS:
+        if key not in PROGRESSION_DEFAULTS:  # named by position: an unknown key is never echoed
             known = ", ".join(f"`{k}`" for k in [*PROGRESSION_DEFAULTS, "recruitment_target"])
-            raise _bad(path, f"[progression] `{key}` is not one of its keys ({known}).")
+            raise _bad(path, f"[progression] entry {number} is not one of its keys ({known}).")
         if not isinstance(value, dict) or set(value) != {"green", "amber"} or not all(map(_share, value.values())):
             raise _bad(path, f"[progression] `{key}` must be {{ green = <share>, amber = <share> }} (shares 0 to 1).")
         lower = key in LOWER_IS_BETTER
@@ -225,11 +225,12 @@ def _progression(path: Path, table: object, las: dict[str, str]) -> Progression:
     targets = table.get("recruitment_target", {})
     if not isinstance(targets, dict):
         raise _bad(path, "[progression] `recruitment_target` must be a table ([progression.recruitment_target]).")
-    for slug, target in targets.items():
-        if slug not in las:
+    for number, (slug, target) in enumerate(targets.items(), start=1):
+        if slug not in las:  # named by position: an unknown slug is never echoed
             raise _inconsistent(
                 path,
-                f"[progression.recruitment_target] `{slug}` is not a local authority of [local_authorities].",
+                f"[progression.recruitment_target] entry {number} is not a local authority slug of "
+                "[local_authorities].",
             )
         if not isinstance(target, int) or isinstance(target, bool) or target < 1:
             raise _bad(path, f"[progression.recruitment_target] `{slug}` must be a positive whole number of children.")
