@@ -20,7 +20,6 @@ from kitbag_analysis.sdc.linked import key_json
 from kitbag_analysis.sdc.monitoring import monitoring_linked_set, monitoring_release, ratings
 from kitbag_analysis.sdc.pattern import Pattern, suppression_pattern
 from kitbag_analysis.study.load import Study
-from kitbag_analysis.study.units import unit_name
 
 KIND = "monitoring"
 PAGE = "monitoring.html"
@@ -132,4 +131,4 @@ def index_page(study: Study, units: list[dict[str, Any]], stamp: dict[str, Any],
     )
 
 
-__all__ = ["KIND", "PAGE", "Monitoring", "index_page", "monitoring", "release_json", "unit_name", "write_unit"]
+__all__ = ["KIND", "PAGE", "Monitoring", "index_page", "monitoring", "release_json", "write_unit"]

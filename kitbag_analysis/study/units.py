@@ -40,3 +40,5 @@ def unit_name(study: Study, unit: str) -> str:
     if unit == ALL:
         return "All local authorities (pooled trial)"
     return study.settings.local_authorities[unit]
+
+
