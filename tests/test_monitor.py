@@ -281,3 +281,17 @@ def test_synth_uptake_refuses_an_unknown_la(tmp_path: Path, capsys) -> None:
     assert "camden" in capsys.readouterr().err and not (tmp_path / "s").exists()
     with pytest.raises(SystemExit):
         main(["synth", "--out", str(tmp_path / "s"), "--uptake", "bexley=2"])
+
+
+def test_monitor_shares_the_batch_guarantees(small_study_master: Path, tmp_path: Path, capsys) -> None:
+    """The same run machinery: the output folder's lock, and a foreign folder refused (exit 2)."""
+    from kitbag_analysis.runs.batch import output_lock
+
+    out = tmp_path / "out"
+    with output_lock(out.absolute()):
+        assert main(["monitor", str(small_study_master), "--out", str(out), "--as-of", "2021-01-01"]) == 2
+    assert "another kitbag run is writing to this folder" in capsys.readouterr().err and not out.exists()
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["monitor", str(small_study_master), "--out", str(out), "--as-of", "2021-01-01"]) == 2
+    assert (out / "notes.txt").read_text() == "mine"
