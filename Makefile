@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CI_REPORTS := reports/ci
 
-.PHONY: demo test lint lab kernel bench browser ci-reports clean
+.PHONY: demo monitor-demo test lint lab kernel bench browser ci-reports clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/kitbag demo
+
+# Interim monitoring on a synthetic study with low uptake in Bexley (its uptake rating is red).
+monitor-demo: $(STAMP)
+	[ -f data/low-uptake/study.toml ] || $(BIN)/kitbag synth --out data/low-uptake \
+		--uptake bexley=0.2,haringey=0.8,oxfordshire=0.8,warwickshire=0.8
+	$(BIN)/kitbag monitor data/low-uptake --out reports/monitor-demo --as-of 2021-10-31
 
 # Two pytest-xdist workers, each test file whole on one of them (its module fixtures made once).
 test: $(STAMP)
@@ -50,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/interrupt_speed.py
 
 clean:
-	rm -rf $(VENV) data/synthetic reports/demo $(CI_REPORTS)
+	rm -rf $(VENV) data/synthetic data/low-uptake reports/demo reports/monitor-demo $(CI_REPORTS)

@@ -9,7 +9,7 @@ import pandera.pandas as pa
 from data_contracts.guards import FULL_DATE_COLUMN, GUARDS
 from data_contracts.participants import LINKS
 from data_contracts.schemas import CONTRACTS, rule_column
-from data_contracts.settings import SETTINGS_FILE
+from data_contracts.settings import LOWER_IS_BETTER, PROGRESSION_DEFAULTS, SETTINGS_FILE
 
 _TYPES = {"Int64": "whole number", "float64": "number", "datetime64[ns]": "date (YYYY-MM-DD)"}
 
@@ -80,6 +80,21 @@ def render() -> str:
         '`[local_authorities]`: one `slug = "display name"` per authority. Optional `[retention]`: '
         "`transcripts_delivered` and `prize_draw_closes` (dates, unquoted), the starts of two clocks of "
         "`kitbag retention`.",
+        "",
+        "Optional in `[study]`: `impact_evaluation` (`planned`, the default; `removed` or `stopped`: "
+        "no impact analysis is fitted or shown, analysis-plan.md §9), with `impact_evaluation_reason` "
+        "(text, required unless planned, shown at the top of every report) and "
+        "`impact_evaluation_decided_on` (date, required unless planned).",
+        "",
+        "Optional `[progression]` (pre-registered stop/go criteria of `kitbag monitor`, analysis-plan.md "
+        "§8): one `{ green = <share>, amber = <share> }` per criterion; a criterion not given keeps its "
+        "default: "
+        + "; ".join(
+            f"`{name}` green {g:g}, amber {a:g}" + (" (lower is better)" if name in LOWER_IS_BETTER else "")
+            for name, (g, a) in PROGRESSION_DEFAULTS.items()
+        )
+        + ". `amber` is never better than `green`. `[progression.recruitment_target]`: children to enrol "
+        "per local-authority slug (recruitment is rated only where given).",
         "",
     ]
     for name, model in CONTRACTS.items():

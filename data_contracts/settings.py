@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from data_contracts.errors import UnusableInput
+from data_contracts.errors import Finding, UnusableInput
 from data_contracts.schemas import LA_SLUG
 
 SETTINGS_FILE = "study.toml"
@@ -39,6 +39,64 @@ class Retention:
     prize_draw_closes: dt.date | None = None
 
 
+# The optional [progression] table (study-data.md; analysis-plan.md §8): each criterion's default
+# thresholds and whether lower is better (contamination: green at or below `green`).
+PROGRESSION_DEFAULTS: dict[str, tuple[float, float]] = {
+    "uptake_practitioners": (0.60, 0.40),
+    "uptake_carers": (0.50, 0.30),
+    "contamination": (0.10, 0.20),
+    "baseline_completeness": (0.80, 0.60),
+    "followup_completeness": (0.70, 0.50),
+    "recruitment": (1.00, 0.75),
+}
+LOWER_IS_BETTER = frozenset({"contamination"})
+IMPACT_EVALUATION = ("planned", "removed", "stopped")  # analysis-plan.md §9
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A progression criterion's thresholds: green at or above ``green``, amber at or above
+    ``amber``, else red (reversed when ``lower_is_better``)."""
+
+    green: float
+    amber: float
+    lower_is_better: bool = False
+
+    def rate(self, share: float) -> str:
+        """green / amber / red for ``share``."""
+        if self.lower_is_better:
+            return "green" if share <= self.green else "amber" if share <= self.amber else "red"
+        return "green" if share >= self.green else "amber" if share >= self.amber else "red"
+
+
+@dataclass(frozen=True)
+class Progression:
+    """study.toml's optional [progression] table: the pre-registered stop/go criteria and the
+    children to enrol per LA slug (recruitment is rated only where a target is given)."""
+
+    criteria: dict[str, Criterion] = field(
+        default_factory=lambda: {
+            name: Criterion(g, a, name in LOWER_IS_BETTER) for name, (g, a) in PROGRESSION_DEFAULTS.items()
+        }
+    )
+    recruitment_target: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImpactEvaluation:
+    """[study] impact_evaluation (planned | removed | stopped), with the reason and the date of the
+    decision (required unless planned; analysis-plan.md §9)."""
+
+    status: str = "planned"
+    reason: str = ""
+    decided_on: dt.date | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether the impact analysis (§4 models, §7 statistics) is carried out."""
+        return self.status == "planned"
+
+
 @dataclass(frozen=True)
 class StudySettings:
     """The [study] table and the local authorities of study.toml."""
@@ -50,10 +108,17 @@ class StudySettings:
     sdc_threshold: int
     local_authorities: dict[str, str]  # slug -> display name, in file order
     retention: Retention = Retention()
+    progression: Progression = Progression()
+    impact: ImpactEvaluation = ImpactEvaluation()
 
 
 def _bad(path: Path, what: str) -> UnusableInput:
     return UnusableInput(f"{path}: {what} See `kitbag docs` for the study.toml format.")
+
+
+def _inconsistent(path: Path, what: str) -> Finding:
+    """Well-formed settings that contradict each other (a finding, exit 1)."""
+    return Finding(f"{path}: {what} See `kitbag docs` for the study.toml format.")
 
 
 def read_settings(study_dir: Path) -> StudySettings:
@@ -101,14 +166,17 @@ def read_settings(study_dir: Path) -> StudySettings:
             raise _bad(path, f"[study] `{key}` must be between {limits[0]} and {limits[1]} ({RANGE_WHY[key]}).")
         return value
 
+    las = dict(las)
     return StudySettings(
         retention=_retention(path, data.get("retention", {})),
+        progression=_progression(path, data.get("progression", {}), las),
+        impact=_impact(path, study),
         name=field("name", str),
         analysis_phase_start=field("analysis_phase_start", dt.date),
         final_collection=field("final_collection", dt.date),
         followup_days=field("followup_days", int, 365, FOLLOWUP_DAYS),
         sdc_threshold=field("sdc_threshold", int, 10, SDC_THRESHOLD),
-        local_authorities=dict(las),
+        local_authorities=las,
     )
 
 
@@ -126,6 +194,76 @@ def _retention(path: Path, table: object) -> Retention:
     return Retention(**table)
 
 
+def _share(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1.5
+
+
+def _progression(path: Path, table: object, las: dict[str, str]) -> Progression:
+    """The optional [progression] table: known criteria, each ``{ green = x, amber = y }`` with
+    ``amber`` never better than ``green``; recruitment targets only for known LA slugs."""
+    if not isinstance(table, dict):
+        raise _bad(path, "`progression` must be a table ([progression]).")
+    criteria = dict(Progression().criteria)
+    for number, (key, value) in enumerate(table.items(), start=1):
+        if key == "recruitment_target":
+            continue
+        if key not in PROGRESSION_DEFAULTS:  # named by position: an unknown key is never echoed
+            known = ", ".join(f"`{k}`" for k in [*PROGRESSION_DEFAULTS, "recruitment_target"])
+            raise _bad(path, f"[progression] entry {number} is not one of its keys ({known}).")
+        if not isinstance(value, dict) or set(value) != {"green", "amber"} or not all(map(_share, value.values())):
+            raise _bad(path, f"[progression] `{key}` must be {{ green = <share>, amber = <share> }} (shares 0 to 1).")
+        lower = key in LOWER_IS_BETTER
+        green, amber = float(value["green"]), float(value["amber"])
+        if (amber < green) if lower else (amber > green):
+            better = "lower" if lower else "higher"
+            raise _inconsistent(
+                path,
+                f"[progression] `{key}`: `amber` ({amber:g}) is better than `green` ({green:g}); for this "
+                f"criterion {better} is better, so amber must be {'at or above' if lower else 'at or below'} green.",
+            )
+        criteria[key] = Criterion(green, amber, lower)
+    targets = table.get("recruitment_target", {})
+    if not isinstance(targets, dict):
+        raise _bad(path, "[progression] `recruitment_target` must be a table ([progression.recruitment_target]).")
+    for number, (slug, target) in enumerate(targets.items(), start=1):
+        if slug not in las:  # named by position: an unknown slug is never echoed
+            raise _inconsistent(
+                path,
+                f"[progression.recruitment_target] entry {number} is not a local authority slug of "
+                "[local_authorities].",
+            )
+        if not isinstance(target, int) or isinstance(target, bool) or target < 1:
+            raise _bad(path, f"[progression.recruitment_target] `{slug}` must be a positive whole number of children.")
+    return Progression(criteria, dict(targets))
+
+
+def _impact(path: Path, study: dict) -> ImpactEvaluation:
+    """[study] impact_evaluation with its reason and date: both required unless ``planned``."""
+    status = study.get("impact_evaluation", "planned")
+    reason = study.get("impact_evaluation_reason", "")
+    decided = study.get("impact_evaluation_decided_on")
+    if status not in IMPACT_EVALUATION:
+        raise _bad(path, f"[study] `impact_evaluation` must be one of {', '.join(IMPACT_EVALUATION)}.")
+    if not isinstance(reason, str):
+        raise _bad(path, "[study] `impact_evaluation_reason` must be a quoted string.")
+    if decided is not None and (not isinstance(decided, dt.date) or isinstance(decided, dt.datetime)):
+        raise _bad(path, "[study] `impact_evaluation_decided_on` must be a date (YYYY-MM-DD, unquoted).")
+    if status != "planned":
+        if not reason.strip():
+            raise _inconsistent(
+                path,
+                f'[study] `impact_evaluation` is "{status}" but `impact_evaluation_reason` is missing or empty; '
+                "every report states why (analysis-plan.md §9).",
+            )
+        if decided is None:
+            raise _inconsistent(
+                path,
+                f'[study] `impact_evaluation` is "{status}" but `impact_evaluation_decided_on` (the date of the '
+                "decision) is missing.",
+            )
+    return ImpactEvaluation(status, reason.strip(), decided)
+
+
 def settings_toml(settings: StudySettings) -> str:
     """Render settings back to study.toml text (used by `kitbag synth` and the archive)."""
     import tomli_w
@@ -138,11 +276,34 @@ def settings_toml(settings: StudySettings) -> str:
                 "final_collection": settings.final_collection,
                 "followup_days": settings.followup_days,
                 "sdc_threshold": settings.sdc_threshold,
+                **_impact_toml(settings.impact),
             },
             "local_authorities": dict(settings.local_authorities),
             **({"retention": retention} if (retention := _set(settings.retention)) else {}),
+            **({"progression": progression} if (progression := _progression_toml(settings.progression)) else {}),
         }
     )
+
+
+def _impact_toml(impact: ImpactEvaluation) -> dict[str, object]:
+    if impact.done:
+        return {}
+    return {
+        "impact_evaluation": impact.status,
+        "impact_evaluation_reason": impact.reason,
+        "impact_evaluation_decided_on": impact.decided_on,
+    }
+
+
+def _progression_toml(progression: Progression) -> dict[str, object]:
+    """Only what differs from the defaults (so a default study's study.toml is unchanged)."""
+    defaults = Progression().criteria
+    out: dict[str, object] = {
+        name: {"green": c.green, "amber": c.amber} for name, c in progression.criteria.items() if c != defaults[name]
+    }
+    if progression.recruitment_target:
+        out["recruitment_target"] = dict(progression.recruitment_target)
+    return out
 
 
 def _set(retention: Retention) -> dict[str, dt.date]:

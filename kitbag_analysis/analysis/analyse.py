@@ -18,7 +18,7 @@ from kitbag_analysis.analysis.models import (
     ratio_effect,
 )
 from kitbag_analysis.analysis.outcomes import OUTCOMES, Outcome, analysis_frame
-from kitbag_analysis.analysis.results import NOT_ESTIMABLE, OK, Effect, OutcomeResult, UnitResults
+from kitbag_analysis.analysis.results import NOT_DONE, NOT_ESTIMABLE, OK, Effect, OutcomeResult, UnitResults
 from kitbag_analysis.analysis.whatworks.compliance import compliance_counts
 from kitbag_analysis.analysis.whatworks.outcome_stats import what_works
 from kitbag_analysis.study.load import Study
@@ -98,6 +98,10 @@ def analyse(study: Study, unit: str) -> UnitAnalysis:
     view = restrict(study, unit)
     frames = {outcome.name: analysis_frame(view, outcome) for outcome in OUTCOMES}
     compliance = compliance_counts(view, frames)
+    impact = study.settings.impact
+    if not impact.done:  # analysis-plan.md §9: no §4 model and no §7 statistic is fitted
+        reason = f"not done: the impact evaluation was {impact.status} on {impact.decided_on} ({impact.reason})"
+        return _counts_only(view, unit, frames, NOT_DONE, reason, compliance)
     results = [analyse_outcome(view, o, unit == ALL, compliance, frames[o.name])[0] for o in OUTCOMES]
     typed = UnitResults(unit=unit, excluded=view.excluded, outcomes=tuple(results))
     return UnitAnalysis(unit, typed, _tables(view, frames, typed.outcomes, compliance), frames, view)
@@ -108,20 +112,32 @@ def analysis_counts(study: Study, unit: str) -> UnitAnalysis:
     disclosure control needs to know about every unit before any unit publishes)."""
     view = restrict(study, unit)
     frames = {outcome.name: analysis_frame(view, outcome) for outcome in OUTCOMES}
+    return _counts_only(view, unit, frames, NOT_ESTIMABLE, "counts only: no model fitted")
+
+
+def _counts_only(
+    view: Study,
+    unit: str,
+    frames: dict[str, pd.DataFrame],
+    status: str,
+    reason: str,
+    compliance: pd.DataFrame | None = None,
+) -> UnitAnalysis:
+    """Every outcome with its analysed counts and ``status`` (no model), with the §5 tables."""
     counts = tuple(
         OutcomeResult(
             outcome=o.name,
             population=o.population,
             kind=o.kind,
-            status=NOT_ESTIMABLE,
-            reason="counts only: no model fitted",
+            status=status,
+            reason=reason,
             n=_arm_counts(frames[o.name], "id"),
             n_teams=_arm_counts(frames[o.name], "team_id"),
         )
         for o in OUTCOMES
     )
     typed = UnitResults(unit=unit, excluded=view.excluded, outcomes=counts)
-    return UnitAnalysis(unit, typed, _tables(view, frames, counts), frames, view)
+    return UnitAnalysis(unit, typed, _tables(view, frames, counts, compliance), frames, view)
 
 
 def _tables(

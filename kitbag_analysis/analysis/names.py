@@ -42,3 +42,9 @@ COMPLIANCE = "compliance"
 MISSING_DATA = "missing_data"
 SUBGROUPS_TABLE = "subgroups"
 STAMP = "stamp"  # the stamp's excluded counts are keyed under this table name
+
+# the interim monitoring bundle's tables (analysis-plan.md §8)
+MONITORING_RECRUITMENT = "monitoring_recruitment"
+MONITORING_CRITERIA = "monitoring_criteria"
+MONITORING_QUARTERS = "monitoring_uptake_by_quarter"
+MONITORING_TABLES = (MONITORING_RECRUITMENT, MONITORING_CRITERIA, MONITORING_QUARTERS)

@@ -20,7 +20,9 @@ class WhatWorksResult(Protocol):
 
     def to_json(self) -> dict[str, Any]: ...
 
+
 NOT_ESTIMABLE = "not_estimable"
+NOT_DONE = "not_done"  # the impact evaluation was removed or stopped (analysis-plan.md §9)
 
 
 @dataclass(frozen=True)
@@ -154,4 +156,4 @@ class UnitResults:
         }
 
 
-__all__ = ["NOT_ESTIMABLE", "OK", "Effect", "OutcomeResult", "UnitResults"]
+__all__ = ["NOT_DONE", "NOT_ESTIMABLE", "OK", "Effect", "OutcomeResult", "UnitResults"]

@@ -78,7 +78,20 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     if args.children < 40:
         raise KitbagError("--children must be at least 40 (four authorities, ten teams each).")
-    spec = SynthSpec(seed=args.seed, children=args.children, effect_size=args.effect_size)
+    spec = SynthSpec(
+        seed=args.seed,
+        children=args.children,
+        effect_size=args.effect_size,
+        la_uptake=tuple((args.uptake or {}).items()),
+    )
+    from kitbag_analysis.synthetic.generate import SETTINGS
+
+    unknown = sorted(set(dict(spec.la_uptake)) - set(SETTINGS.local_authorities))
+    if unknown:
+        raise KitbagError(
+            f"--uptake names {', '.join(unknown)}, not a local authority of the synthetic study "
+            f"({', '.join(SETTINGS.local_authorities)})."
+        )
     if (args.out is None) == (args.raw is None):
         raise KitbagError("give exactly one of --out STUDY (a study folder) or --raw DIR (raw LA folders).")
     if args.raw is not None:
@@ -123,6 +136,22 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return _batch(args.study, args.out, None, workers=args.workers, scheduler=args.scheduler, executor=args.executor)
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    cut = args.as_of or dt.date.today()
+    return _batch(
+        args.study,
+        args.out,
+        None,
+        workers=args.workers,
+        scheduler=None,
+        executor=args.executor,
+        kind="monitoring",
+        cut=cut,
+    )
+
+
 def _batch(
     study: Path,
     out_dir: Path,
@@ -130,6 +159,8 @@ def _batch(
     workers: int | None,
     scheduler: str | None,
     executor: str | None = None,
+    kind: str = "report",
+    cut=None,  # noqa: ANN001 - datetime.date | None (imported lazily: start-up cost)
 ) -> int:
     from kitbag_analysis.runs.batch import run_batch
 
@@ -149,11 +180,20 @@ def _batch(
     )
     with out.status(f"Validating {study} and running {', '.join(units) if units else 'every unit'} on {where}"):
         result = run_batch(
-            study, out_dir, units=units, workers=workers, scheduler=scheduler, on_done=done, executor=chosen.name
+            study,
+            out_dir,
+            units=units,
+            workers=workers,
+            scheduler=scheduler,
+            on_done=done,
+            executor=chosen.name,
+            kind=kind,
+            cut=cut,
         )
     seconds = time.perf_counter() - started
+    what = f"Monitoring reports (data cut {cut})" if kind == "monitoring" else "Reports"
     out.print(
-        f"Reports in {out_dir} ({seconds:.1f} s): open {out_dir / 'index.html'}; "
+        f"{what} in {out_dir} ({seconds:.1f} s): open {out_dir / 'index.html'}; "
         f"audit stamp in {out_dir / 'manifest.json'}."
     )
     if result.failed:
@@ -487,6 +527,21 @@ def iso_date(text: str):  # noqa: ANN201 - datetime.date
         raise argparse.ArgumentTypeError("give the date as YYYY-MM-DD, e.g. 2023-03-01") from None
 
 
+def la_shares(text: str) -> dict[str, float]:
+    """``slug=share[,slug=share...]`` with shares from 0 to 1 (argparse type)."""
+    shares: dict[str, float] = {}
+    for part in text.split(","):
+        slug, _, value = part.partition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            share = -1.0
+        if not slug.strip() or not 0 <= share <= 1:
+            raise argparse.ArgumentTypeError("give slug=share pairs with shares from 0 to 1, e.g. bexley=0.2")
+        shares[slug.strip()] = share
+    return shares
+
+
 def positive(text: str) -> int:
     """A whole number of at least 1 (argparse type)."""
     if not text.isdigit() or int(text) < 1:
@@ -530,6 +585,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--effect-size", type=float, default=0.2, help="true standardised effect of Kitbags")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format of the study files")
     p.add_argument(
+        "--uptake",
+        type=la_shares,
+        default=None,
+        metavar="LA=P[,LA=P...]",
+        help="the chance a Kitbags-arm practitioner or carer answers sometimes/often at follow-up, per LA "
+        "(e.g. bexley=0.2,haringey=0.8; None: as generated)",
+    )
+    p.add_argument(
         "--survey-exports", type=Path, default=None, help="hold the follow-up surveys back as platform exports here"
     )
 
@@ -553,6 +616,24 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("inline", "processes", "dask"),
         default=None,
         help="where units run (None: dask with --scheduler, inline with --workers 1, else processes)",
+    )
+
+    p = add(
+        "monitor",
+        cmd_monitor,
+        "interim monitoring: recruitment, uptake, contamination, completeness, rated against [progression]",
+    )
+    p.add_argument("study", type=Path, help=STUDY_HELP)
+    p.add_argument("--out", type=Path, required=True, help="the bundle folder: new, empty or a previous bundle")
+    p.add_argument(
+        "--as-of", type=iso_date, default=None, help="the data cut, YYYY-MM-DD: later data are left out (None: today)"
+    )
+    p.add_argument("--workers", type=int, default=None, help="parallel units (None: one per core)")
+    p.add_argument(
+        "--executor",
+        choices=("inline", "processes"),
+        default=None,
+        help="where units run (None: inline with --workers 1, else processes)",
     )
 
     p = add("verify", cmd_verify, "re-check a bundle's audit stamp (outputs, run ids, inputs if reachable)")
@@ -652,7 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"kitbag {args.command}: {exc}", markup=False)
         return exc.exit_code
     except (KeyboardInterrupt, Terminated) as exc:
-        run = args.command in ("batch", "report", "demo")
+        run = args.command in ("batch", "report", "demo", "monitor")
         err.print(f"kitbag: interrupted;{' no report was published.' if run else ' stopped.'}", markup=False)
         code = 143 if isinstance(exc, Terminated) else 130
         if run:  # staging and the private folder are gone; the killed pool's threads need no join

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,14 @@ from kitbag_analysis.analysis.models import (
 )
 from kitbag_analysis.analysis.names import EXCLUDED_TABLE, FLOW
 from kitbag_analysis.analysis.outcomes import OUTCOMES
-from kitbag_analysis.errors import NoSafePattern, ReleaseRefused
+from kitbag_analysis.errors import ReleaseRefused
 from kitbag_analysis.pages import html
 from kitbag_analysis.sdc import release_tables as pb
 from kitbag_analysis.sdc.cells import SUPPRESSED, PublishedEffect, Release
-from kitbag_analysis.sdc.history import history
+from kitbag_analysis.sdc.history import pattern_over_time
 from kitbag_analysis.sdc.ledger import read_ledger
 from kitbag_analysis.sdc.linked import key_json, linked_set
 from kitbag_analysis.sdc.pattern import Pattern
-from kitbag_analysis.sdc.pattern import suppression_pattern as coordinated_pattern
 from kitbag_analysis.sdc.release import headline, make_release
 from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF, Publisher, subgroup_least
 from kitbag_analysis.study.load import Study, load_study
@@ -104,22 +103,7 @@ def suppression_pattern(study: Study, study_cache: str | Path | None = None) -> 
         except (OSError, EOFError, pickle.UnpicklingError):
             pass
     linked = linked_set(study)
-    threshold = study.settings.sdc_threshold
-    past = history(read_ledger(study.path), linked.values, threshold)
-    refusal = past.refusal()
-    if refusal:
-        raise ReleaseRefused(f"the release is refused: {refusal}")
-    try:
-        pattern = coordinated_pattern(linked, threshold, forced=frozenset(past.forced))
-        cost = None
-        if past.forced:  # what the ledger cost: the same study's pattern without it
-            alone = coordinated_pattern(linked, threshold)
-            cost = len(pattern.suppressed) - len(alone.suppressed)
-    except NoSafePattern as exc:
-        # with earlier releases, the cell that could not be protected would say where people changed
-        why = past.unprotectable() if past.forced else f"disclosure control found no safe suppression pattern ({exc})"
-        raise ReleaseRefused(f"the release is refused: {why}. No report was written.") from None
-    pattern = replace(pattern, linked=linked, history=past, ledger_cost=cost)
+    pattern = pattern_over_time(linked, study.settings.sdc_threshold, read_ledger(study.path), "report")
     if cached and cached.parent.is_dir():
         atomic.write_bytes(cached, pickle.dumps(pattern, protocol=pickle.HIGHEST_PROTOCOL))
     return pattern
@@ -194,8 +178,30 @@ def release_json(report: Report) -> dict[str, Any]:
 
 
 # --- sections (HTML) ----------------------------------------------------------------------------
+NOT_DONE = (
+    "the effectiveness models (analysis-plan.md §4) and the What-Works statistics (§7: effect sizes on the "
+    "total variance, MDES, compliance and CACE, missing-data and subgroup analyses, randomisation inference)"
+)
+
+
+def impact_html(study: Study) -> str:
+    """The statement every page opens with when the impact evaluation was removed or the trial
+    stopped (analysis-plan.md §9): why, when, and what was not done ('' when planned)."""
+    impact = study.settings.impact
+    if impact.done:
+        return ""
+    return html.render(
+        "impact",
+        status=impact.status,
+        reason=impact.reason,
+        decided_on=impact.decided_on.isoformat() if impact.decided_on else "",
+        not_done=NOT_DONE,
+    )
+
+
 def header_html(report: Report, title: str = EFFECTIVENESS_TITLE) -> str:
-    return html.render("header", study_name=report.study.settings.name, title=title, unit_name=report.unit_name)
+    header = html.render("header", study_name=report.study.settings.name, title=title, unit_name=report.unit_name)
+    return header + impact_html(report.study)
 
 
 def stamp_html(report: Report) -> str:
@@ -219,8 +225,12 @@ def stamp_html(report: Report) -> str:
 
 
 def section_html(report: Report, *names: str, heading: str = "", intro: str = "", first: bool = False) -> str:
-    """One or more of the release's tables under a heading."""
-    tables = [report.release.tables[n] for n in names]
+    """One or more of the release's tables under a heading (an impact table of a removed or
+    stopped evaluation reads "not done", analysis-plan.md §9)."""
+    impact = report.study.settings.impact
+    if not impact.done and any(n not in report.release.tables for n in names):
+        intro = f"Not done: the impact evaluation was {impact.status} ({impact.decided_on}): {impact.reason}"
+    tables = [report.release.tables[n] for n in names if n in report.release.tables]
     return html.render("section", tables=tables, heading=heading, intro=intro, first=first)
 
 
@@ -344,4 +354,4 @@ def contract_status_html(report: Report) -> str:
     return html.render("contract_status", ok=validation.ok, files=len(report.study.frames), failures=None)
 
 
-__all__ = ["Report", "build", "header_html", "load", "stamp_html", "write_outputs"]
+__all__ = ["Report", "build", "header_html", "impact_html", "load", "stamp_html", "write_outputs"]

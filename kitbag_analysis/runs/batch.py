@@ -13,6 +13,7 @@ only.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,12 +21,13 @@ from pathlib import Path
 
 from kitbag_analysis import atomic
 from kitbag_analysis.errors import UnusableInput
-from kitbag_analysis.pages.report import suppression_pattern
 from kitbag_analysis.runs.executors import executor_for
-from kitbag_analysis.runs.manifest import MANIFEST, write_index, write_manifest
+from kitbag_analysis.runs.kinds import KINDS, REPORT
+from kitbag_analysis.runs.manifest import MANIFEST, write_manifest
 from kitbag_analysis.runs.private_folder import STUDY_FILE, private_folder
 from kitbag_analysis.runs.stamp import TOOL, new_stamp
-from kitbag_analysis.runs.unit import NOTEBOOKS, UnitOutcome, run_unit
+from kitbag_analysis.runs.unit import UnitOutcome, run_unit
+from kitbag_analysis.study.asof import as_of
 from kitbag_analysis.study.load import excluded, load_study
 from kitbag_analysis.study.units import check_unit
 
@@ -96,40 +98,49 @@ def run_batch(
     on_done: Callable[[UnitOutcome], None] | None = None,
     runner: Callable[..., UnitOutcome] | None = None,
     executor: str | None = None,
+    kind: str = "report",
+    cut: dt.date | None = None,
 ) -> BatchResult:
     """Every unit (default: each LA of study.toml, then ``all``); one failed unit does not stop
     the others. The bundle (units, index.html, manifest.json) is published whole at the end.
     Units run on the executor named ``executor`` (`runs.executors`; by default chosen from
-    ``workers`` and ``scheduler``)."""
+    ``workers`` and ``scheduler``). ``kind`` is the kind of bundle (`runs.kinds`: report or
+    monitoring); ``cut`` the data cut (`study.asof`; a monitoring run defaults to today)."""
     study_dir, out = Path(study_dir), Path(out_dir).absolute()
     check_output_folder(out)
     chosen = executor_for(executor, workers, scheduler)
+    run_kind = KINDS[kind]
+    if cut is None and kind == "monitoring":
+        cut = dt.date.today()
     with output_lock(out):
         for leftover in _sibling_glob(out, STAGING_TAG):  # a killed run's staging
             atomic.remove_tree(leftover)
         everyone = load_study(study_dir, apply_exclusions_=False)
-        study = excluded(everyone)
+        study = as_of(everyone, cut) if cut else excluded(everyone)
         units = units or study.units
         for unit in units:
             check_unit(study, unit)
         rows = {name: len(frame) for name, frame in everyone.frames.items()}
-        stamp = new_stamp(study_dir, rows, list(NOTEBOOKS))
+        stamp = new_stamp(study_dir, rows, list(run_kind.templates))
+        stamp["kind"] = kind
+        if cut:
+            stamp["as_of"] = cut.isoformat()
         with private_folder(study) as private, atomic.staging_dir(out, STAGING_TAG) as staged:
             # the study's suppression pattern, once for every unit (refused here, before any unit runs)
-            pattern = suppression_pattern(study, private / STUDY_FILE)
-            stamp["kind"] = "report"
+            pattern = run_kind.prepare(study, private, stamp)
             # the releases in the ledger this bundle is protected against (`kitbag release` checks it)
             stamp["ledger_seen"] = pattern.history.seen if pattern.history else []
             stamp_json = json.dumps(stamp)
             jobs = [(str(study_dir), u, str(staged), stamp_json, str(private / STUDY_FILE)) for u in units]
             outcomes = []
-            for outcome in chosen.run(jobs, runner or run_unit):
+            default = run_unit if run_kind is REPORT else run_kind.runner  # (this module's name: tests patch it)
+            for outcome in chosen.run(jobs, runner or default):
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
             order = {u: k for k, u in enumerate(units)}
             outcomes.sort(key=lambda o: order[o.unit])
-            write_index(staged, study, outcomes, stamp)
+            run_kind.index(staged, study, outcomes, stamp)
             write_manifest(staged, stamp, outcomes)
             atomic.publish_dir(staged, out)
     return BatchResult(out, outcomes)

@@ -8,6 +8,7 @@ from pathlib import Path
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
 from kitbag_analysis.pages import html
+from kitbag_analysis.pages.report import impact_html
 from kitbag_analysis.runs.unit import ERROR_FILE, UnitOutcome
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import ALL
@@ -32,7 +33,14 @@ def write_index(folder: Path, study: Study, outcomes: list[UnitOutcome], stamp: 
                 "headline": o.headline or [],
             }
         )
-    page = html.render("index", study_name=study.settings.name, units=units, stamp=stamp, manifest=MANIFEST)
+    page = html.render(
+        "index",
+        study_name=study.settings.name,
+        units=units,
+        stamp=stamp,
+        manifest=MANIFEST,
+        impact=impact_html(study),
+    )
     atomic.write_text(folder / INDEX, page)
 
 

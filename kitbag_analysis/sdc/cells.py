@@ -40,6 +40,7 @@ INTERVAL_MEASURES: dict[str, Format] = {
     "mi_estimate": Format(2),  # §7.5 pooled over imputations
     "missingness_odds_ratio": Format(2),  # §7.5 (a)
     "subgroup_effect": Format(2),  # §7.6 the arm effect within a level
+    "share": Format(1),  # §8 a monitoring share of people, in percent, with its 95% Wilson interval
 }
 MEASURES: dict[str, Format] = {
     "n": COUNT,  # people

@@ -20,13 +20,16 @@ against the ledger from what was published only (`kitbag audit`, `kitbag release
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from data_contracts.participants import BY_TYPE
 from kitbag_analysis.analysis.names import EFFECTIVENESS
+from kitbag_analysis.errors import NoSafePattern, ReleaseRefused
 from kitbag_analysis.sdc.cells import CellKey
 from kitbag_analysis.sdc.ledger import Entry, Ledger
+from kitbag_analysis.sdc.linked import LinkedSet
+from kitbag_analysis.sdc.pattern import Pattern, suppression_pattern
 from kitbag_analysis.study.units import ALL
 
 CHANGED = "changed by fewer than the threshold since an earlier release"
@@ -81,9 +84,9 @@ class History:
             if a.main_changed:
                 return (
                     f"since release {a.run_id} (released {a.released_at[:10]}), {a.main_changed} of the counts "
-                    f"behind the pooled trial's results for children changed by fewer than the threshold of {self.threshold} "
-                    f"people (as few as {_people(a.smallest_main_change)}): a reader holding both releases could "
-                    "learn about the people who changed. Nothing was published. A release can be made once at "
+                    "behind the pooled trial's results for children changed by fewer than the threshold of "
+                    f"{self.threshold} people (as few as {_people(a.smallest_main_change)}): a reader holding both releases could "
+                    "learn about the people who changed. A release can be made once at "
                     f"least {self.threshold} people have changed since then (withdrawn, erased, corrected or late data)"
                 )
         return None
@@ -193,4 +196,35 @@ def json_key(item: Mapping[str, Any]) -> str:
     return json.dumps(item, sort_keys=True)
 
 
-__all__ = ["CHANGED", "KEPT", "Against", "History", "LedgerFinding", "bundle_findings", "entry_from_release", "history"]
+def pattern_over_time(linked: LinkedSet, threshold: int, ledger: Ledger, what: str = "report") -> Pattern:
+    """The study's suppression pattern for a new release, protected against every release in
+    ``ledger`` (refused, naming how many people changed since which release, never who, where it
+    cannot be). Its `Pattern.history` says what each earlier release asked and `ledger_cost` what
+    that cost (cells suppressed beyond the pattern without the ledger)."""
+    past = history(ledger, linked.values, threshold)
+    refusal = past.refusal()
+    if refusal:
+        raise ReleaseRefused(f"the release is refused: {refusal}. No {what} was written.")
+    try:
+        pattern = suppression_pattern(linked, threshold, forced=frozenset(past.forced))
+        cost = None
+        if past.forced:
+            cost = len(pattern.suppressed) - len(suppression_pattern(linked, threshold).suppressed)
+    except NoSafePattern:
+        # the cell that could not be protected is not named: a page must never say which cell it hides
+        why = past.unprotectable() if past.forced else "disclosure control found no safe suppression pattern"
+        raise ReleaseRefused(f"the release is refused: {why}. No {what} was written.") from None
+    return replace(pattern, linked=linked, history=past, ledger_cost=cost)
+
+
+__all__ = [
+    "CHANGED",
+    "KEPT",
+    "Against",
+    "History",
+    "LedgerFinding",
+    "bundle_findings",
+    "entry_from_release",
+    "history",
+    "pattern_over_time",
+]

@@ -130,7 +130,9 @@ def _flow_identities(unit: str, populations: Iterable[str], values: dict[CellKey
             out.bounds += [(key, k(INCLUDED)) for key in analysed]
             for key in analysed:
                 outcome = key.row.removeprefix(ANALYSED_PREFIX)
-                out.identities.append(Identity(CellKey(unit, EFFECTIVENESS, pop, outcome, arm), (key,)))
+                shown = CellKey(unit, EFFECTIVENESS, pop, outcome, arm)
+                if shown in values:  # (no effectiveness table when the impact evaluation was removed)
+                    out.identities.append(Identity(shown, (key,)))
     return out
 
 

@@ -142,6 +142,8 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
         custom: dict[str, tuple[Path, str]] = {}
         for page, names in PAGE_TABLES.items():
             for name in names:
+                if name not in report.release.tables:  # an impact table of a removed evaluation
+                    continue
                 table = report.release.tables[name]
                 path = scratch / f"{name}.csv"
                 table.frame().to_csv(path, index=False)

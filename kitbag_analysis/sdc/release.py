@@ -59,7 +59,14 @@ def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[CellKe
     )
     release.effects = pb.published_effects(analysis.outcomes, pub)
     release.withheld = [r.outcome for r in analysis.outcomes if r.ok and not pub.model_shown(r)]
+    if not study.settings.impact.done:  # analysis-plan.md §9: no impact table is shown
+        release.tables = {k: t for k, t in release.tables.items() if k not in IMPACT_TABLES}
     return release
+
+
+# The tables of the impact analysis (§4, §7), not shown when the impact evaluation was removed or
+# stopped (analysis-plan.md §9); the flow, baseline, uptake and data quality stay.
+IMPACT_TABLES = frozenset({SUMMARY, EFFECTIVENESS, WHATWORKS, COMPLIANCE, MISSING_DATA, SUBGROUPS_TABLE})
 
 
 def follow_up(analysis: UnitAnalysis) -> dict[str, dict]:
@@ -70,9 +77,11 @@ def follow_up(analysis: UnitAnalysis) -> dict[str, dict]:
 
 def headline(release: Release) -> list[list[str]]:
     """The published effects as the index lists them: [outcome, effect as printed]."""
+    if EFFECTIVENESS not in release.tables:
+        return []
     table = release.tables[EFFECTIVENESS]
     column = table.header.index("Effect size (95% CI)")
     return [[row[0], row[column].text] for row in table.rows if isinstance(row[column], Shown)]
 
 
-__all__ = ["follow_up", "headline", "make_release"]
+__all__ = ["IMPACT_TABLES", "follow_up", "headline", "make_release"]

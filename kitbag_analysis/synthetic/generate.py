@@ -79,6 +79,9 @@ class SynthSpec:
     # analysis-plan.md §7 checks (benchmarks/simulation.py); the defaults leave every file as before
     missing: str = "mcar"  # children's follow-up: "mcar" (80% at random) or "mar" (given baseline and arm)
     uptake: float = 1.0  # share of Kitbags teams that use them; below 1 only their children's SDQ benefits
+    # per LA slug: the chance a Kitbags-arm practitioner or carer answers sometimes/often at follow-up
+    # (`kitbag synth --uptake bexley=0.2`: interim monitoring's red ratings, analysis-plan.md §8)
+    la_uptake: tuple[tuple[str, float], ...] = ()
 
 
 MISSINGNESS = ("mcar", "mar")
@@ -644,6 +647,8 @@ def generate(spec: SynthSpec) -> tuple[dict[str, pd.DataFrame], dict]:
     files.update(gen.practitioners(teams))
     files.update(gen.carers(teams))
     files["consent"] = gen.consent(files, teams)
+    if spec.la_uptake:
+        _la_uptake(spec, files, teams)
     truth = {
         "seed": spec.seed,
         "children": spec.children,
@@ -652,6 +657,30 @@ def generate(spec: SynthSpec) -> tuple[dict[str, pd.DataFrame], dict]:
         "outcomes": gen.truth,
     }
     return {name: files[name] for name in CONTRACTS}, truth
+
+
+def _la_uptake(spec: SynthSpec, files: dict[str, pd.DataFrame], teams: pd.DataFrame) -> None:
+    """Re-draw the follow-up kitbag_use of Kitbags-arm practitioners and carers in the chosen LAs:
+    sometimes/often with the LA's chance, else never/rarely (a stream of its own: the rest of the
+    study is unchanged)."""
+    unknown = sorted(set(dict(spec.la_uptake)) - set(SETTINGS.local_authorities))
+    if unknown:
+        raise ValueError(f"unknown local authority in the uptake: {', '.join(unknown)}")
+    rng = np.random.default_rng([spec.seed, 21])
+    chance = dict(spec.la_uptake)
+    for people, measures, id_column in (
+        ("practitioners", "practitioner_measures", "practitioner_id"),
+        ("carers", "carer_measures", "carer_id"),
+    ):
+        team = files[measures][id_column].map(files[people].set_index(id_column)["team_id"])
+        la = team.map(teams.set_index("team_id")["local_authority"])
+        arm = team.map(teams.set_index("team_id")["arm"])
+        p = la.map(chance)
+        chosen = (files[measures]["wave"] == "followup") & (arm == "kitbag") & p.notna()
+        n = len(team)
+        uses = rng.random(n) < p.fillna(0).to_numpy()
+        said = np.where(uses, rng.choice(["sometimes", "often"], n), rng.choice(["never", "rarely"], n))
+        files[measures] = files[measures].assign(kitbag_use=np.where(chosen, said, files[measures]["kitbag_use"]))
 
 
 def write_study(out: str | Path, spec: SynthSpec = SynthSpec(), fmt: str = "csv") -> Path:
