@@ -85,8 +85,8 @@ class History:
                 return (
                     f"since release {a.run_id} (released {a.released_at[:10]}), {a.main_changed} of the counts "
                     "behind the pooled trial's results for children changed by fewer than the threshold of "
-                    f"{self.threshold} people (as few as {_people(a.smallest_main_change)}): a reader holding both releases could "
-                    "learn about the people who changed. A release can be made once at "
+                    f"{self.threshold} people (as few as {_people(a.smallest_main_change)}): a reader holding both "
+                    "releases could learn about the people who changed. A release can be made once at "
                     f"least {self.threshold} people have changed since then (withdrawn, erased, corrected or late data)"
                 )
         return None
