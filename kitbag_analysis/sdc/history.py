@@ -19,7 +19,7 @@ against the ledger from what was published only (`kitbag audit`, `kitbag release
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,6 +29,7 @@ from kitbag_analysis.errors import NoSafePattern, ReleaseRefused
 from kitbag_analysis.sdc.cells import CellKey
 from kitbag_analysis.sdc.ledger import Entry, Ledger
 from kitbag_analysis.sdc.linked import LinkedSet
+from kitbag_analysis.sdc.monitoring import report_equivalents
 from kitbag_analysis.sdc.pattern import Pattern, suppression_pattern
 from kitbag_analysis.study.units import ALL
 
@@ -114,21 +115,35 @@ def history(ledger: Ledger, values: Mapping[CellKey, int], threshold: int) -> Hi
     return found
 
 
+def twins(earlier: Mapping[CellKey, object], current: Mapping[CellKey, object]) -> Iterator[tuple[tuple, tuple]]:
+    """(current keys, earlier keys) whose sums count the same people at two times: the same count,
+    or a monitoring count and the report counts it equals by definition (`report_equivalents`)."""
+    for key in earlier:
+        if key in current:
+            yield (key,), (key,)
+        elif (parts := report_equivalents(key)) and all(p in current for p in parts):
+            yield parts, (key,)
+    for key in current:
+        if key not in earlier and (parts := report_equivalents(key)) and all(p in earlier for p in parts):
+            yield (key,), parts
+
+
 def _against(entry: Entry, values: Mapping[CellKey, int], threshold: int, forced: dict[CellKey, str]) -> Against:
     a = Against(entry.run_id, entry.released_at, entry.kind)
-    for key, earlier in entry.counts().items():
-        if key not in values:
-            continue
+    earlier_counts = entry.counts()
+    for now, then in twins(earlier_counts, values):
         a.common += 1
-        if earlier is None:
+        earlier = [earlier_counts[k] for k in then]
+        if None in earlier:
             a.kept += 1
-            forced.setdefault(key, KEPT)
+            for key in now:
+                forced.setdefault(key, KEPT)
             continue
-        change = abs(values[key] - earlier)
+        change = abs(sum(values[k] for k in now) - sum(earlier))
         if 0 < change < threshold:
             a.changed += 1
-            forced[key] = CHANGED
-            if (key.unit, key.table, key.population) == MAIN:
+            forced.update(dict.fromkeys(now, CHANGED))
+            if any((k.unit, k.table, k.population) == MAIN for k in now):
                 a.main_changed += 1
                 a.smallest_main_change = min(a.smallest_main_change or change, change)
     return a
@@ -148,13 +163,16 @@ def bundle_findings(published: Mapping[CellKey, float | None], ledger: Ledger, t
     shown and smaller than the threshold, and earlier suppressed counts shown again."""
     found = []
     for entry in ledger.entries:
-        for key, earlier in entry.counts().items():
-            if key not in published or published[key] is None:
+        earlier_counts = entry.counts()
+        for now, then in twins(earlier_counts, published):
+            shown = [published[k] for k in now]
+            if None in shown:
                 continue
-            if earlier is None:
-                found.append(LedgerFinding(key, entry.run_id, "suppressed there, shown here"))
-            elif 0 < abs(published[key] - earlier) < threshold:
-                found.append(LedgerFinding(key, entry.run_id, f"changed by fewer than {threshold} people, shown"))
+            earlier = [earlier_counts[k] for k in then]
+            if None in earlier:
+                found.append(LedgerFinding(now[0], entry.run_id, "suppressed there, shown here"))
+            elif 0 < abs(sum(shown) - sum(earlier)) < threshold:
+                found.append(LedgerFinding(now[0], entry.run_id, f"changed by fewer than {threshold} people, shown"))
     return found
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from kitbag_analysis.analysis import names
 from kitbag_analysis.analysis.monitoring import CRITERIA, NOT_RATED, POPULATION, Rated, UnitMonitoring
 from kitbag_analysis.analysis.names import (
     ARMS,
@@ -255,7 +256,27 @@ def monitoring_linked_set(study: Study, monitorings: dict[str, UnitMonitoring]) 
     return linked
 
 
+FLOW_ROWS = {ENROLLED: names.ENROLLED, EXCLUDED: names.EXCLUDED, INCLUDED: names.INCLUDED}
+
+
+def report_equivalents(key: CellKey) -> tuple[CellKey, ...] | None:
+    """The report counts (participant flow) whose sum a monitoring count equals by definition: the
+    same people counted at another time, so a reader compares them across releases like one count
+    (`sdc.history`). None for a count with no such twin."""
+    arms = ARMS
+    if key.table == MONITORING_RECRUITMENT and key.row in FLOW_ROWS:
+        return tuple(
+            CellKey(key.unit, names.FLOW, key.population, FLOW_ROWS[key.row], arm)
+            for arm in (arms if key.column == TOTAL else (key.column,))
+        )
+    if key.table == MONITORING_CRITERIA and key.row == "baseline_completeness" and key.column in (TOTAL, YES):
+        row = names.INCLUDED if key.column == TOTAL else names.WITH_BASELINE
+        return tuple(CellKey(key.unit, names.FLOW, key.population, row, arm) for arm in arms)
+    return None
+
+
 __all__ = [
+    "report_equivalents",
     "CRITERION_LABELS",
     "SHORT_LABELS",
     "monitoring_linked_set",
