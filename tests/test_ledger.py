@@ -270,3 +270,50 @@ def test_a_bundle_built_before_another_release_is_refused_and_its_audit_names_ce
     assert main(["release", str(bundle_copy)]) == 1
     assert "R0-other" in capsys.readouterr().err
     assert [e.run_id for e in ledgers.read_ledger(study).entries] == ["R0-other"]
+
+
+# --- a monitoring release, then the final report ----------------------------------------------------
+FLOW_TWINS = {"enrolled": "enrolled", "included": "included", "excluded": "excluded (withdrawn, objected or restricted)"}
+
+
+def twin_sums(monitoring: list[dict], report: list[dict]) -> list[tuple[str, float | None, float | None]]:
+    """The attacker's own reading of what a monitoring page and a report both count: recruitment per
+    arm and in total (the flow's enrolled, included and excluded children), and the baseline
+    completeness total and numerator (included children, those with a baseline measure)."""
+    m, r = counts(monitoring), counts(report)
+
+    def flow(unit: str, row: str, arms: tuple[str, ...]) -> float | None:
+        values = [r.get((unit, "participant_flow", "children", row, arm)) for arm in arms]
+        return None if None in values else sum(values)
+
+    found = []
+    for (unit, table, _pop, row, column), value in m.items():
+        if table == "monitoring_recruitment" and row in FLOW_TWINS:
+            arms = ("kitbag", "control") if column == "total" else (column,)
+            found.append((f"{unit} {row} {column}", value, flow(unit, FLOW_TWINS[row], arms)))
+        if table == "monitoring_criteria" and row == "baseline_completeness" and column in ("total", "with"):
+            stage = "included" if column == "total" else "with a baseline measure"
+            found.append((f"{unit} baseline completeness {column}", value, flow(unit, stage, ("kitbag", "control"))))
+    return found
+
+
+def test_a_released_monitoring_bundle_then_the_final_report_recovers_nothing(study: Path, tmp_path: Path) -> None:
+    """Issue 21: an interim monitoring bundle (data cut half-way), released with `kitbag release`,
+    then the final data with three withdrawals: the final release protects what changed since."""
+    out = tmp_path / "monitoring"
+    assert main(["monitor", str(study), "--out", str(out), "--as-of", "2021-03-31"]) == 0
+    assert main(["release", str(out), "--by", "steering group"]) == 0
+    monitoring = [json.loads(p.read_text()) for p in sorted(out.glob("*/release.json"))]
+    withdraw(study, analysed_children(study, 3))
+    final, pattern = published(study)
+    assert pattern.history.against[0].kind == "monitoring"
+    disclosed = [
+        (name, now - then)
+        for name, then, now in twin_sums(monitoring, final)
+        if then is not None and now is not None and 0 < abs(now - then) < T
+    ]
+    assert not disclosed, disclosed[:3]
+    shown_again = [name for name, then, now in twin_sums(monitoring, final) if then is None and now is not None]
+    assert not shown_again, shown_again[:3]
+    intervals, determined = propagation(final).solve()
+    assert not determined and all(hi - lo >= T - 1e-6 for lo, hi in intervals.values())

@@ -314,11 +314,21 @@ def methods_html(report: Report) -> str:
         min_participants=MIN_PARTICIPANTS_PER_ARM,
         threshold=s.sdc_threshold,
         suppressed=SUPPRESSED,
+        earlier=_earlier_releases(report),
         min_df=MIN_RESIDUAL_DF,
         subgroup_least=subgroup_least(s.sdc_threshold),
         glossary=glossary,
         ww=_whatworks_methods(report),
     )
+
+
+def _earlier_releases(report: Report) -> str:
+    """The releases in the study's ledger this one is protected against, in words ('' for none)."""
+    history = report.pattern.history if report.pattern else None
+    if not history or not history.against:
+        return ""
+    named = ", ".join(f"{a.kind} {a.run_id} (released {a.released_at[:10]})" for a in history.against)
+    return f"{len(history.against)} earlier release(s): {named}"
 
 
 def _whatworks_methods(report: Report) -> dict[str, Any]:
