@@ -175,10 +175,17 @@ def _attack(bundle: Path) -> None:
     assert not determined, f"exact elimination recovers {sorted(determined)[:3]}"
     narrow = {k: iv for k, iv in intervals.items() if iv[1] - iv[0] < THRESHOLD}
     assert not narrow, f"propagation pins down {list(narrow.items())[:3]}"
+    # a shown part and its shown total: their difference counts people too (0 names no one)
+    small = [
+        (part, total, a.known[total] - a.known[part])
+        for part, total in a.bounds
+        if part in a.known and total in a.known and 0 < a.known[total] - a.known[part] < THRESHOLD
+    ]
+    assert not small, f"a shown total minus a shown part is a small count: {small[:3]}"
     project = audit_bundle(bundle)
     assert not project.narrow
     assert project.suppressed == len(a.unknown)  # the same suppressed counts, seen two ways
-    lp = sorted(hi - lo for lo, hi in project.intervals.values())
+    lp = sorted(hi - lo for key, (lo, hi) in project.intervals.items() if key.table != "complement")
     prop = sorted(hi - lo for lo, hi in intervals.values())
     # linear programming is at least as strong as propagation: its widths are never wider
     assert all(x <= y + 1e-6 for x, y in zip(lp, prop, strict=True))

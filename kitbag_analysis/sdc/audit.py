@@ -76,7 +76,7 @@ def audit_bundle(folder: str | Path, ledger: Ledger | None = None) -> BundleAudi
             key = complement_key(small, large)
             identities[(large, (small, key))] = (large, (small, key))
     try:
-        intervals = feasible_intervals(published, identities.values(), sorted(bounds))
+        intervals = feasible_intervals(published, identities.values(), sorted(bounds), enough=threshold)
     except ValueError:
         raise Finding(
             f"{folder}: the published counts contradict their identities: a release.json was changed or "
