@@ -140,12 +140,12 @@ def withdraw(study: Path, children: list[str]) -> None:
 
 
 def analysed_children(study: Path, k: int) -> list[str]:
-    """``k`` children with a follow-up SDQ, not yet excluded (in the analysis of the main outcome)."""
-    measures = pd.read_csv(study / "child_measures.csv", dtype=str, keep_default_na=False)
-    consent = pd.read_csv(study / "consent.csv", dtype=str, keep_default_na=False)
-    ids = measures.loc[measures["wave"] == "followup", "child_id"].drop_duplicates()
-    ids = ids[~ids.isin(consent["participant_id"])]
-    return list(ids.iloc[[3, len(ids) // 2, len(ids) - 4]][:k])
+    """``k`` included children who are in every one of the pooled trial's analyses of children."""
+    from kitbag_analysis.analysis.outcomes import OUTCOMES
+
+    frames = analysis_counts(load_study(study), "all").frames
+    ids = sorted(set.intersection(*(set(frames[o.name]["id"]) for o in OUTCOMES if o.population == "children")))
+    return [ids[i] for i in (3, len(ids) // 2, len(ids) - 4)][:k]
 
 
 def test_a_rerun_after_one_withdrawal_is_refused_naming_no_one(recorded: Path, tmp_path: Path, capsys) -> None:
@@ -196,8 +196,10 @@ def test_interim_then_final_publishes_the_pooled_effects_and_recovers_nothing(st
     assert not found, {k: v[:3] for k, v in found.items()}
     assert pattern_final.ledger, "the withdrawals changed counts the final release had to protect"
     shown = counts(final)
-    pooled = [k for k in shown if k[:3] == ("all", "effectiveness", "children")]
-    assert pooled and all(shown[k] is not None for k in pooled), "the pooled effects stay shown"
+    pooled = [k for k in shown if k[:3] == ("all", "effectiveness", "children") and k[3].endswith("_total")]
+    assert len(pooled) == 4 and all(shown[k] is not None for k in pooled), "the pooled SDQ and CRIES-8 stay shown"
+    hidden = [k for k in shown if k[:3] == ("all", "effectiveness", "children") and shown[k] is None]
+    assert hidden, "the counts the three withdrawals alone changed are protected"
     against = pattern_final.history.against[0]
     assert against.run_id == "R1-interim" and against.changed > 0
     print(f"ledger cost at 400 children: {pattern_final.ledger_cost} cells")  # the note reports it
@@ -260,13 +262,13 @@ def test_a_bundle_built_before_another_release_is_refused_and_its_audit_names_ce
                 c["value"] += 1  # one child fewer with a follow-up measure in this bundle than in the other release
                 moved.append(f"all / participant_flow / children / with a follow-up measure / {c['column']}")
     assert moved
+    values = {str(c["value"]) for r in other + releases for c in r["cells"] if c["row"] == "with a follow-up measure"}
     record(study, other, "R0-other")
     assert main(["audit", str(bundle_copy)]) == 1
     out = capsys.readouterr().out
     assert "LEDGER" in out and all(label in out for label in moved)
-    shown = {str(c["value"]) for r in releases for c in r["cells"] if c["table"] == "participant_flow"}
     lines = [line for line in out.splitlines() if "LEDGER" in line]
-    assert lines and not any(f" {v} " in f" {line} " for line in lines for v in shown if v not in ("None", C))
+    assert lines and not any(f" {v} " in f" {line} " for line in lines for v in values if v not in ("None", C))
     assert main(["release", str(bundle_copy)]) == 1
     assert "R0-other" in capsys.readouterr().err
     assert [e.run_id for e in ledgers.read_ledger(study).entries] == ["R0-other"]

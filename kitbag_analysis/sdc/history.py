@@ -36,8 +36,9 @@ from kitbag_analysis.study.units import ALL
 CHANGED = "changed by fewer than the threshold since an earlier release"
 KEPT = "suppressed in an earlier release"
 # The main results of a release: the pooled trial's models of the children's outcomes. A release
-# that would have to hide one of them because its counts changed by too few people is refused
-# rather than published; other models so affected are withheld ("a count it rests on is suppressed").
+# that would have to hide every one of them because their counts changed by too few people is
+# refused rather than published; a model so affected is otherwise withheld ("a count it rests on
+# is suppressed") and the others are shown.
 MAIN = (ALL, EFFECTIVENESS, BY_TYPE["child"].population)
 
 
@@ -73,24 +74,28 @@ class History:
     threshold: int
     forced: dict[CellKey, str] = field(default_factory=dict)
     against: list[Against] = field(default_factory=list)
+    main: frozenset[str] = frozenset()  # the pooled children's outcomes this release can show
+    main_hidden: set[str] = field(default_factory=set)  # those the ledger hides (counts changed too little)
 
     @property
     def seen(self) -> list[str]:
         return [a.run_id for a in self.against]
 
     def refusal(self) -> str | None:
-        """Why the release cannot be made (None when it can): how many people changed since which
-        release, never who."""
-        for a in self.against:
-            if a.main_changed:
-                return (
-                    f"since release {a.run_id} (released {a.released_at[:10]}), {a.main_changed} of the counts "
-                    "behind the pooled trial's results for children changed by fewer than the threshold of "
-                    f"{self.threshold} people (as few as {_people(a.smallest_main_change)}): a reader holding both "
-                    "releases could learn about the people who changed. A release can be made once at "
-                    f"least {self.threshold} people have changed since then (withdrawn, erased, corrected or late data)"
-                )
-        return None
+        """Why the release cannot be made (None when it can): every one of the pooled trial's results
+        for children would be hidden because its counts changed by too few people. Says how many
+        people changed since which release, never who."""
+        if not self.main or not self.main <= self.main_hidden:
+            return None
+        since = [a for a in self.against if a.main_changed]
+        fewest = min(a.smallest_main_change for a in since)
+        return (
+            f"since release {', '.join(f'{a.run_id} (released {a.released_at[:10]})' for a in since)}, the counts "
+            f"behind every one of the pooled trial's results for children changed by fewer than the threshold of "
+            f"{self.threshold} people (as few as {_people(fewest)}): a reader holding both releases could learn "
+            f"about the people who changed. A release can be made once at least {self.threshold} people have "
+            "changed since then (withdrawn, erased, corrected or late data)"
+        )
 
     def unprotectable(self) -> str:
         """Why no pattern was found, in counts of people and release ids only."""
@@ -109,9 +114,10 @@ def _people(n: int) -> str:
 
 def history(ledger: Ledger, values: Mapping[CellKey, int], threshold: int) -> History:
     """Compare the exact counts of a new release (``values``) with every release in ``ledger``."""
-    found = History(threshold)
+    found = History(threshold, main=frozenset(k.row for k in values if (k.unit, k.table, k.population) == MAIN))
     for entry in ledger.entries:
         found.against.append(_against(entry, values, threshold, found.forced))
+    found.main_hidden = {k.row for k, why in found.forced.items() if why == CHANGED and k.row in found.main}
     return found
 
 
