@@ -319,3 +319,18 @@ def test_a_released_monitoring_bundle_then_the_final_report_recovers_nothing(stu
     assert not shown_again, shown_again[:3]
     intervals, determined = propagation(final).solve()
     assert not determined and all(hi - lo >= T - 1e-6 for lo, hi in intervals.values())
+
+
+def test_a_60_child_study_publishes_its_pooled_flow_and_results(tmp_path: Path) -> None:
+    """Within one release: a study of about 60 children is not refused as a whole; its pooled unit
+    shows the flow by arm where it can and its results, and the refusal text never names a cell."""
+    from kitbag_analysis.synthetic.generate import SynthSpec, write_study
+
+    study = write_study(tmp_path / "study", SynthSpec(seed=3, children=60))
+    releases, pattern = published(study)
+    pooled = {k: v for k, v in counts(releases).items() if k[0] == "all"}
+    flow = [k for k, v in pooled.items() if k[1:3] == ("participant_flow", "children") and v is not None]
+    assert {k[4] for k in flow} == {"kitbag", "control"}, "the pooled flow is published by arm"
+    results = [k for k, v in pooled.items() if k[1:3] == ("effectiveness", "children") and v is not None]
+    assert results, "the pooled results for children are published"
+    assert not propagation(releases).solve()[1]
