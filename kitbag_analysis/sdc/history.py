@@ -117,7 +117,9 @@ def history(ledger: Ledger, values: Mapping[CellKey, int], threshold: int) -> Hi
     found = History(threshold, main=frozenset(k.row for k in values if (k.unit, k.table, k.population) == MAIN))
     for entry in ledger.entries:
         found.against.append(_against(entry, values, threshold, found.forced))
-    found.main_hidden = {k.row for k, why in found.forced.items() if why == CHANGED and (k.unit, k.table, k.population) == MAIN}
+    found.main_hidden = {
+        k.row for k, why in found.forced.items() if why == CHANGED and (k.unit, k.table, k.population) == MAIN
+    }
     return found
 
 
