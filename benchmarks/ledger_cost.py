@@ -74,13 +74,13 @@ def one(children: int, root: Path) -> None:
         for c in r["cells"]
         if (c["unit"], c["table"], c["population"], c["measure"]) == ("all", "effectiveness", "children", "n")
     ]
-    shown = all(c["value"] != "[c]" for c in pooled)
+    shown = sorted({c["row"] for c in pooled} - {c["row"] for c in pooled if c["value"] == "[c]"})
     counts = sum(c["measure"] == "n" for r in final for c in r["cells"])
     print(
         f"{children:>6} children: {counts} counts published per release; final release suppresses "
         f"{len(pattern.suppressed)} cells, {pattern.ledger_cost} more than without the ledger "
         f"({against.changed} counts changed by 1-9 people, {against.kept} kept suppressed, of {against.common} "
-        f"in both releases); pooled children's results shown: {shown}; pattern and releases {seconds:.1f} s "
+        f"in both releases); pooled children's results shown: {", ".join(shown) or "none"}; pattern and releases {seconds:.1f} s "
         f"(interim {interim_seconds:.1f} s)"
     )
 
