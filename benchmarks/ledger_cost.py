@@ -80,7 +80,8 @@ def one(children: int, root: Path) -> None:
         f"{children:>6} children: {counts} counts published per release; final release suppresses "
         f"{len(pattern.suppressed)} cells, {pattern.ledger_cost} more than without the ledger "
         f"({against.changed} counts changed by 1-9 people, {against.kept} kept suppressed, of {against.common} "
-        f"in both releases); pooled children's results shown: {", ".join(shown) or "none"}; pattern and releases {seconds:.1f} s "
+        f"in both releases); pooled children's results shown: {', '.join(shown) or 'none'}; "
+        f"pattern and releases {seconds:.1f} s "
         f"(interim {interim_seconds:.1f} s)"
     )
 
