@@ -133,6 +133,7 @@ def test_report_opens_on_the_summary_with_a_compact_stamp_and_ends_with_the_whol
     text = (small_bundle / "bexley" / "report.html").read_text()
     compact, summary, whole = (text.index(s) for s in ('id="audit-stamp-compact"', 'id="table-summary"', 'id="audit-stamp"'))
     assert compact < summary < whole
+    assert text.count("The direction is read from the 95% CI as printed") >= 2  # summary note and methods
     assert "SHA-256" not in text[:summary].split("<body", 1)[1]
     assert '<img src="data:image/svg+xml;base64,' in text and '<img src="data:image/png' not in text
 

@@ -401,6 +401,7 @@ def methods_html(report: Report) -> str:
         subgroup_least=subgroup_least(s.sdc_threshold),
         glossary=glossary,
         ww=_whatworks_methods(report),
+        verdict_rule=pb.VERDICT_RULE,
     )
 
 

@@ -199,7 +199,7 @@ def why_suppressed(report: Report) -> list[dict]:
                 else "derived"
             )
             row = table.rows[i]
-            label = " / ".join(c for c in row[: max(table.label_columns, 1)] if isinstance(c, str))
+            label = " / ".join(c for c in row[: table.label_columns] if isinstance(c, str)) or table.title
             found.append({"table": table.name, "row": label, "column": table.header[j], "why": kind})
     return found
 
