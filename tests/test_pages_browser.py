@@ -124,8 +124,10 @@ def test_summary_of_findings_is_on_the_first_screen_of_every_report(small_bundle
         assert 0 <= top < inner - 150, f"{unit.name} at {width} px: the summary starts at {top} px of {inner}"
     top, inner = _top(work / "index.html", tmp_path, width, "kb-index")
     assert top < inner - 150
+    artifacts = Path(os.environ.get("KITBAG_ARTIFACTS", Path(__file__).resolve().parents[1] / "reports" / "ci"))
+    artifacts.mkdir(parents=True, exist_ok=True)  # CI keeps the first screens as its artifact
     for page in (work / "index.html", work / "all" / "report.html"):
-        shot = tmp_path / f"{page.parent.name}-{page.stem}-{width}.png"
+        shot = artifacts / f"first-screen-{page.parent.name if page.stem == 'report' else 'index'}-{width}.png"
         chromium(tmp_path, f"--window-size={width},{FIRST_SCREEN}", f"--screenshot={shot}", page.as_uri())
         assert shot.stat().st_size > 10_000
 
