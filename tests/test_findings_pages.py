@@ -166,6 +166,9 @@ def test_a_ledger_reason_recorded_per_cell_is_shown_as_ledger() -> None:
     pattern = SimpleNamespace(primary=frozenset({other}), secondary=frozenset({key}), reasons={key: "ledger"})
     found = why_suppressed(SimpleNamespace(release=release, pattern=pattern))
     assert [c["why"] for c in found] == ["ledger", "primary"]
+    pattern = SimpleNamespace(primary=frozenset({other, key}), secondary=frozenset(), ledger=frozenset({key}))
+    found = why_suppressed(SimpleNamespace(release=release, pattern=pattern))
+    assert [c["why"] for c in found] == ["ledger", "primary"]  # the ledger's set, as the pattern keeps it
 
 
 def test_ratio_axes_carry_plain_spaced_decimals_and_figures_are_svg() -> None:

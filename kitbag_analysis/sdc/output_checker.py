@@ -180,10 +180,12 @@ CUSTOM_OUTPUT = "a custom output: ACRO cannot check it, so it marks it for the o
 
 def why_suppressed(report: Report) -> list[dict]:
     """Every suppressed cell of the release with why, by table: a reason the pattern records per
-    cell (``Pattern.reasons``, e.g. ``ledger``) wins; else primary or secondary from the pattern;
+    cell (``Pattern.reasons``, or its ``ledger`` set: ``ledger``) wins; else primary or secondary;
     a number built on counts is suppressed with the count it is built on."""
     pattern = report.pattern
     reasons: dict = dict(getattr(pattern, "reasons", {}) or {}) if pattern is not None else {}
+    # the ledger's cells (primary because of an earlier release), when the pattern records them
+    reasons = {key: "ledger" for key in getattr(pattern, "ledger", ()) or ()} | reasons
     primary = pattern.primary if pattern is not None else frozenset()
     secondary = pattern.secondary if pattern is not None else frozenset()
     found = []
