@@ -204,22 +204,71 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from kitbag_analysis.sdc.audit import audit_bundle
+    from kitbag_analysis.runs.release import audit_with_ledger
 
-    result = audit_bundle(args.dir)
+    result = audit_with_ledger(args.dir)
     lines = [
         f"[red]NARROW[/] {escape(n.key.label)}: pinned to an interval {n.width:.1f} wide (at least "
         f"{result.threshold} required)"
         for n in result.narrow
-    ]
+    ] + [f"[red]LEDGER[/] {escape(f.key.label)}: {f.why} (release {f.run_id})" for f in result.ledger]
+    against = f" and the {len(result.earlier)} earlier release(s) in the study's ledger" if result.earlier else ""
     verdict = (
-        f"{len(result.narrow)} suppressed cell(s) of {args.dir} are not protected."
-        if result.narrow
+        f"{len(result.narrow) + len(result.ledger)} cell(s) of {args.dir} are not protected given everything "
+        f"published{against}."
+        if not result.ok
         else f"[green]OK[/] {result.suppressed} suppressed cell(s) across {len(result.units)} unit(s) of {args.dir}: "
-        f"each is at least {result.threshold} wide given everything published."
+        f"each is at least {result.threshold} wide given everything published{against}."
     )
     out.print("\n".join([*lines, verdict]))
-    return 1 if result.narrow else 0
+    return 0 if result.ok else 1
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from kitbag_analysis.runs.release import record_release
+
+    done = record_release(args.dir, args.by or "", args.note or "")
+    if done.already:
+        out.print(
+            f"{args.dir}: run {done.entry.run_id} is already in the ledger (released {done.entry.released_at}); "
+            "nothing was recorded."
+        )
+        return 0
+    cells = sum(c["measure"] == "n" for c in done.entry.cells)
+    out.print(
+        f"[green]RELEASED[/] run {done.entry.run_id} ({done.entry.kind}, {len(done.entry.units)} unit(s), {cells} "
+        f"counts) recorded in the study's release ledger at {done.entry.released_at}. Later runs are protected "
+        "against it."
+    )
+    return 0
+
+
+def cmd_releases(args: argparse.Namespace) -> int:
+    from kitbag_analysis.runs.release import list_releases
+
+    ledger = list_releases(args.study)
+    if not ledger.entries:
+        out.print(f"{args.study}: no release recorded yet.")
+        return 0
+    rows = [
+        (
+            e.run_id,
+            e.kind,
+            e.created_at[:10],
+            e.released_at[:19],
+            e.approver,
+            e.note,
+            ", ".join(e.units),
+            f"{len(e.cells):,}",
+        )
+        for e in ledger.entries
+    ]
+    _table(
+        f"Release ledger of {args.study}",
+        ["run id", "kind", "created", "released (UTC)", "approver", "note", "units", "cells"],
+        rows,
+    )
+    return 0
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
@@ -536,6 +585,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("audit", cmd_audit, "re-run the disclosure audit on a finished bundle (exit 1 if a cell is narrow)")
     p.add_argument("dir", type=Path, help="a bundle folder written by report or batch")
+
+    p = add("release", cmd_release, "record an approved bundle in its study's release ledger (verify + audit first)")
+    p.add_argument("dir", type=Path, help="a bundle folder written by report, batch or monitor")
+    p.add_argument("--by", default="", help="who approved the release (the output checker)")
+    p.add_argument("--note", default="", help="a note kept with the release (e.g. 'interim report to funder')")
+
+    p = add("releases", cmd_releases, "list the study's release ledger")
+    p.add_argument("study", type=Path, help=STUDY_HELP)
 
     p = add("erase", cmd_erase, "plan (default) or apply the erasure of participants who withdrew early")
     p.add_argument("study", type=Path, help=STUDY_HELP)

@@ -27,11 +27,13 @@ from kitbag_analysis.errors import NoSafePattern, ReleaseRefused
 from kitbag_analysis.pages import html
 from kitbag_analysis.sdc import release_tables as pb
 from kitbag_analysis.sdc.cells import SUPPRESSED, PublishedEffect, Release
+from kitbag_analysis.sdc.history import history
+from kitbag_analysis.sdc.ledger import read_ledger
 from kitbag_analysis.sdc.linked import key_json, linked_set
 from kitbag_analysis.sdc.pattern import Pattern
 from kitbag_analysis.sdc.pattern import suppression_pattern as coordinated_pattern
 from kitbag_analysis.sdc.release import headline, make_release
-from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF, subgroup_least
+from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF, Publisher, subgroup_least
 from kitbag_analysis.study.load import Study, load_study
 from kitbag_analysis.study.units import ALL, check_unit, unit_name
 
@@ -102,14 +104,22 @@ def suppression_pattern(study: Study, study_cache: str | Path | None = None) -> 
         except (OSError, EOFError, pickle.UnpicklingError):
             pass
     linked = linked_set(study)
+    threshold = study.settings.sdc_threshold
+    past = history(read_ledger(study.path), linked.values, threshold)
+    refusal = past.refusal()
+    if refusal:
+        raise ReleaseRefused(f"the release is refused: {refusal}")
     try:
-        pattern = coordinated_pattern(linked, study.settings.sdc_threshold)
+        pattern = coordinated_pattern(linked, threshold, forced=frozenset(past.forced))
+        cost = None
+        if past.forced:  # what the ledger cost: the same study's pattern without it
+            alone = coordinated_pattern(linked, threshold)
+            cost = len(pattern.suppressed) - len(alone.suppressed)
     except NoSafePattern as exc:
-        raise ReleaseRefused(
-            f"the release is refused: disclosure control found no safe suppression pattern ({exc}). "
-            "No report was written."
-        ) from None
-    pattern = replace(pattern, linked=linked)
+        # with earlier releases, the cell that could not be protected would say where people changed
+        why = past.unprotectable() if past.forced else f"disclosure control found no safe suppression pattern ({exc})"
+        raise ReleaseRefused(f"the release is refused: {why}. No report was written.") from None
+    pattern = replace(pattern, linked=linked, history=past, ledger_cost=cost)
     if cached and cached.parent.is_dir():
         atomic.write_bytes(cached, pickle.dumps(pattern, protocol=pickle.HIGHEST_PROTOCOL))
     return pattern
@@ -137,7 +147,8 @@ def build(
     report = Report(unit, study, analysis, release, _stamp(audit_stamp), pattern)
     if unit == ALL:
         for other in study.settings.local_authorities:
-            report.per_unit[other] = pb.published_effects(unit_analysis(study, other, study_cache).outcomes)
+            shown = Publisher(other, study.settings.sdc_threshold, pattern.suppressed)
+            report.per_unit[other] = pb.published_effects(unit_analysis(study, other, study_cache).outcomes, shown)
         report.per_unit[ALL] = report.release.effects
     return report
 

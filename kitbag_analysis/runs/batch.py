@@ -116,7 +116,10 @@ def run_batch(
         stamp = new_stamp(study_dir, rows, list(NOTEBOOKS))
         with private_folder(study) as private, atomic.staging_dir(out, STAGING_TAG) as staged:
             # the study's suppression pattern, once for every unit (refused here, before any unit runs)
-            suppression_pattern(study, private / STUDY_FILE)
+            pattern = suppression_pattern(study, private / STUDY_FILE)
+            stamp["kind"] = "report"
+            # the releases in the ledger this bundle is protected against (`kitbag release` checks it)
+            stamp["ledger_seen"] = pattern.history.seen if pattern.history else []
             stamp_json = json.dumps(stamp)
             jobs = [(str(study_dir), u, str(staged), stamp_json, str(private / STUDY_FILE)) for u in units]
             outcomes = []

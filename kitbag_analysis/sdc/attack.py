@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from kitbag_analysis.sdc.cells import CellKey
+from kitbag_analysis.sdc.cells import COMPLEMENT, CellKey
 
 Interval = tuple[float, float]
 
@@ -40,8 +40,14 @@ def feasible_intervals(
     published: Mapping[CellKey, float | None],
     identities: Iterable[tuple[CellKey, tuple[CellKey, ...]]],
     bounds: Iterable[tuple[CellKey, CellKey]] = (),
+    enough: float | None = None,
 ) -> dict[CellKey, Interval]:
     """[lo, hi] of every unknown cell (suppressed: value None, or named only in an identity).
+
+    With ``enough`` (the threshold), a cell is solved only until the points found so far (every
+    LP solution is a feasible point for every cell) span ``enough``: its interval is then a proven
+    part of the feasible one, at least ``enough`` wide, which is all the audit asks. Cells narrower
+    than that are always solved exactly.
 
     ``identities`` are (total, parts): total = sum(parts); ``bounds`` are (smaller, larger)."""
     identities, bounds = list(identities), list(bounds)
@@ -74,7 +80,7 @@ def feasible_intervals(
     found: dict[CellKey, Interval] = {}
     for part in range(n_parts):
         cols = np.flatnonzero(label == part)
-        found.update(_component(cols, unknown, a_eq, b_eq, a_ub, b_ub))
+        found.update(_component(cols, unknown, a_eq, b_eq, a_ub, b_ub, enough))
     return found
 
 
@@ -89,9 +95,13 @@ def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[sparse.
     return matrix, np.array([rhs for _c, rhs in rows], dtype=float)
 
 
-def _component(cols: np.ndarray, unknown: list[CellKey], a_eq, b_eq, a_ub, b_ub) -> dict[CellKey, Interval]:  # noqa: ANN001
+def _component(
+    cols: np.ndarray, unknown: list[CellKey], a_eq, b_eq, a_ub, b_ub, enough=None
+) -> dict[CellKey, Interval]:  # noqa: ANN001
     """Min and max of each variable of one component, subject to the constraints touching it:
-    one HiGHS model per component, re-solved (warm) with each variable as the objective."""
+    one HiGHS model per component, re-solved (warm) with each variable as the objective. With
+    ``enough``, a variable whose values over the solutions found so far already span it is not
+    solved again (`feasible_intervals`)."""
     import highspy
 
     sub = sparse.vstack([a_eq[:, cols], a_ub[:, cols]]).tocsr()
@@ -112,22 +122,48 @@ def _component(cols: np.ndarray, unknown: list[CellKey], a_eq, b_eq, a_ub, b_ub)
     lp.a_matrix_.value_ = matrix.data
     h = _highs()
     h.passModel(lp)
+    seen_lo = np.full(len(cols), np.inf)
+    seen_hi = np.full(len(cols), -np.inf)
+
+    def solve(sense) -> float | None:  # noqa: ANN001
+        """The objective at the optimum (None: unbounded), noting the solution as a feasible point."""
+        h.changeObjectiveSense(sense)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise ValueError("the published cells contradict their identities (infeasible)")
+        if status != highspy.HighsModelStatus.kOptimal:
+            return None
+        point = np.asarray(h.getSolution().col_value)
+        np.minimum(seen_lo, point, out=seen_lo)
+        np.maximum(seen_hi, point, out=seen_hi)
+        return float(h.getInfo().objective_function_value)
+
+    def spanned(j: int) -> bool:
+        return enough is not None and seen_hi[j] - seen_lo[j] >= enough
+
+    if enough is not None and len(cols) > 1:  # a few spread-out points first (deterministic)
+        every = np.arange(len(cols), dtype=np.int32)
+        for cost in (np.ones(len(cols)), np.where(every % 2 == 0, 1.0, -1.0)):
+            h.changeColsCost(len(cols), every, cost)
+            solve(highspy.ObjSense.kMinimize)
+            solve(highspy.ObjSense.kMaximize)
+        h.changeColsCost(len(cols), every, np.zeros(len(cols)))
     out: dict[CellKey, Interval] = {}
     for j in range(len(cols)):
+        if spanned(j):
+            out[unknown[cols[j]]] = (max(float(seen_lo[j]), 0.0), float(seen_hi[j]))
+            continue
         h.changeColCost(j, 1.0)
-        ends = []
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            h.changeObjectiveSense(sense)
-            h.run()
-            status = h.getModelStatus()
-            if status == highspy.HighsModelStatus.kInfeasible:
-                raise ValueError("the published cells contradict their identities (infeasible)")
-            if status == highspy.HighsModelStatus.kOptimal:
-                ends.append(float(h.getInfo().objective_function_value))
-            else:  # unbounded above (or no bound found): the cell is not pinned down
-                ends.append(0.0 if sense == highspy.ObjSense.kMinimize else float("inf"))
+        low = solve(highspy.ObjSense.kMinimize)
+        high = None if spanned(j) else solve(highspy.ObjSense.kMaximize)
         h.changeColCost(j, 0.0)
-        out[unknown[cols[j]]] = (max(ends[0], 0.0), ends[1])
+        low = 0.0 if low is None else low
+        if spanned(j) and high is None:
+            high = float(seen_hi[j])
+        elif high is None:  # unbounded above (or no bound found): the cell is not pinned down
+            high = float("inf")
+        out[unknown[cols[j]]] = (max(low, 0.0), high)
     return out
 
 
@@ -150,8 +186,16 @@ def _highs():  # noqa: ANN202 - a highspy.Highs
 
 
 def audit(intervals: Mapping[CellKey, Interval], threshold: int, tolerance: float = 1e-6) -> list[Narrow]:
-    """Suppressed cells whose feasible interval is narrower than ``threshold``."""
-    return [Narrow(k, iv) for k, iv in sorted(intervals.items()) if iv[1] - iv[0] < threshold - tolerance]
+    """Suppressed cells whose feasible interval is narrower than ``threshold``. A complement (a
+    total minus its part, `cells.COMPLEMENT`) is safe too where a reader can tell only that it is
+    0 or that it is at least the threshold: a difference of zero identifies no one."""
+
+    def narrow(key: CellKey, lo: float, hi: float) -> bool:
+        if hi - lo >= threshold - tolerance:
+            return False
+        return key.table != COMPLEMENT or not (hi <= tolerance or lo >= threshold - tolerance)
+
+    return [Narrow(k, iv) for k, iv in sorted(intervals.items()) if narrow(k, *iv)]
 
 
 __all__ = ["Narrow", "audit", "feasible_intervals"]

@@ -9,12 +9,14 @@ bundle are unknowns like the suppressed ones.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kitbag_analysis.errors import Finding, UnusableInput
 from kitbag_analysis.sdc.attack import Interval, Narrow, audit, feasible_intervals
-from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey
+from kitbag_analysis.sdc.cells import COMPLEMENT, SUPPRESSED, CellKey, complement_key
+from kitbag_analysis.sdc.history import LedgerFinding, bundle_findings
+from kitbag_analysis.sdc.ledger import Ledger
 from kitbag_analysis.sdc.linked import key_from_json
 
 RELEASE = "release.json"
@@ -22,13 +24,20 @@ RELEASE = "release.json"
 
 @dataclass(frozen=True)
 class BundleAudit:
-    """The audit of one bundle: every suppressed count's interval and the narrow ones."""
+    """The audit of one bundle: every suppressed count's interval and the narrow ones, and the
+    cells the study's ledger makes disclosive (`sdc.history`)."""
 
     threshold: int
     units: tuple[str, ...]
     intervals: dict[CellKey, Interval]
     narrow: list[Narrow]
     suppressed: int
+    ledger: list[LedgerFinding] = field(default_factory=list)
+    earlier: tuple[str, ...] = ()  # the run ids of the ledger it was audited against
+
+    @property
+    def ok(self) -> bool:
+        return not self.narrow and not self.ledger
 
 
 def read_releases(folder: Path) -> list[dict]:
@@ -41,9 +50,11 @@ def read_releases(folder: Path) -> list[dict]:
         raise UnusableInput(f"{folder}: a {RELEASE} is not readable ({exc}).") from None
 
 
-def audit_bundle(folder: str | Path) -> BundleAudit:
-    """Re-run the audit on the release.json files of a bundle."""
+def audit_bundle(folder: str | Path, ledger: Ledger | None = None) -> BundleAudit:
+    """Re-run the audit on the release.json files of a bundle, against the releases of ``ledger``
+    (`runs.release.bundle_ledger` finds a bundle's)."""
     releases = read_releases(Path(folder))
+    ledger = ledger or Ledger()
     published: dict[CellKey, float | None] = {}
     identities: dict[tuple, tuple[CellKey, tuple[CellKey, ...]]] = {}
     bounds: set[tuple[CellKey, CellKey]] = set()
@@ -60,6 +71,10 @@ def audit_bundle(folder: str | Path) -> BundleAudit:
         for bound in release.get("bounds", []):
             bounds.add((key_from_json(bound["smaller"]), key_from_json(bound["larger"])))
     threshold = max(int(r["threshold"]) for r in releases)
+    for small, large in sorted(bounds):  # a shown total minus a shown part is a count too
+        if small in published and large in published:
+            key = complement_key(small, large)
+            identities[(large, (small, key))] = (large, (small, key))
     try:
         intervals = feasible_intervals(published, identities.values(), sorted(bounds))
     except ValueError:
@@ -67,9 +82,15 @@ def audit_bundle(folder: str | Path) -> BundleAudit:
             f"{folder}: the published counts contradict their identities: a release.json was changed or "
             "comes from another run (see `kitbag verify`)."
         ) from None
-    suppressed = {k: iv for k, iv in intervals.items() if published.get(k, 0) is None}
+    hidden = {k: iv for k, iv in intervals.items() if published.get(k, 0) is None or k.table == COMPLEMENT}
     return BundleAudit(
-        threshold, tuple(r["unit"] for r in releases), suppressed, audit(suppressed, threshold), len(suppressed)
+        threshold,
+        tuple(r["unit"] for r in releases),
+        hidden,
+        audit(hidden, threshold),
+        sum(k.table != COMPLEMENT for k in hidden),
+        bundle_findings(published, ledger, threshold),
+        tuple(ledger.run_ids),
     )
 
 

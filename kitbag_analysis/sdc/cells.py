@@ -74,7 +74,23 @@ class CellKey:
     @property
     def label(self) -> str:
         """A readable name for messages (never the value)."""
+        if self.table == COMPLEMENT:
+            return f"{self.unit} / {self.population} / {self.column} minus {self.row}"
         return f"{self.unit} / {self.table} / {self.population} / {self.row} / {self.column}"
+
+
+# The count a reader gets by taking a shown part from its shown total (e.g. included minus those
+# with a baseline measure): never published, but a count of people like any other.
+COMPLEMENT = "complement"
+
+
+def complement_key(part: CellKey, total: CellKey) -> CellKey:
+    """The key of ``total`` − ``part`` (the people of the total outside the part)."""
+
+    def name(k: CellKey) -> str:
+        return f"{k.table}: {k.row}: {k.column}"
+
+    return CellKey(part.unit, COMPLEMENT, part.population, name(part), name(total))
 
 
 def _missing(value: float | None) -> bool:
@@ -168,6 +184,7 @@ def interval(
     key: CellKey, measure: str, value: float | None, low: float | None, high: float | None, pattern: str = ""
 ) -> Shown:
     """A measure with its 95% CI as one displayed cell of three published cells."""
+
     def bound(name: str) -> CellKey:
         return CellKey(key.unit, key.table, key.population, key.row, f"{key.column} {name}")
 
@@ -261,6 +278,7 @@ class Release:
 
 
 __all__ = [
+    "COMPLEMENT",
     "MEASURES",
     "SUPPRESSED",
     "Cell",
@@ -270,6 +288,7 @@ __all__ = [
     "Release",
     "Shown",
     "Table",
+    "complement_key",
     "effect_cells",
     "interval",
 ]

@@ -33,7 +33,7 @@ from kitbag_analysis.analysis.names import (
     WITH_FOLLOWUP,
 )
 from kitbag_analysis.analysis.whatworks.compliance import THETAS
-from kitbag_analysis.sdc.cells import CellKey
+from kitbag_analysis.sdc.cells import CellKey, complement_key
 from kitbag_analysis.sdc.release import make_release
 from kitbag_analysis.sdc.whatworks_tables import COMPLIANCE, NOT_USED, USED, compliance_row
 from kitbag_analysis.study.load import Study
@@ -73,6 +73,25 @@ class LinkedSet:
     values: dict[CellKey, int] = field(default_factory=dict)
     identities: list[Identity] = field(default_factory=list)
     bounds: list[tuple[CellKey, CellKey]] = field(default_factory=list)  # (smaller, larger)
+    complements: frozenset[CellKey] = frozenset()  # never published: a total minus its part, when small
+
+    def add_complements(self, threshold: int) -> None:
+        """For every ordering (part ≤ total), the count of the total outside the part: never shown,
+        but a reader of both gets it, so where it is 1 to ``threshold`` − 1 people it is protected
+        like any count below the threshold (`complement_key`). A difference of zero identifies no one;
+        a larger one lies in the interval of a suppressed part or total, which is at least as wide."""
+        found = set()
+        for small, large in self.bounds:
+            if (
+                small in self.values
+                and large in self.values
+                and 0 < self.values[large] - self.values[small] < threshold
+            ):
+                key = complement_key(small, large)
+                self.values[key] = self.values[large] - self.values[small]
+                self.identities.append(Identity(large, (small, key)))
+                found.add(key)
+        self.complements = frozenset(found)
 
     def check(self) -> list[Identity]:
         """Identities that do not hold on the exact values (none, for a correct builder)."""
@@ -116,7 +135,8 @@ def _flow_identities(unit: str, populations: Iterable[str], values: dict[CellKey
 
 
 def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) -> LinkedSet:
-    """Every count of every unit of ``study`` with the identities among them."""
+    """Every count of every unit of ``study`` with the identities among them, and the small
+    complements of its orderings (`LinkedSet.add_complements`)."""
     units = study.units
     analyses = analyses or {u: analysis_counts(study, u) for u in units}
     releases = {u: make_release(study, analyses[u], frozenset()) for u in units}
@@ -147,7 +167,10 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
                 linked.identities.append(Identity(CellKey(unit, FLOW, pop, INCLUDED, arm), tuple(sorted(parts))))
             else:
                 _, pop, arm = group
-                linked.identities.append(Identity(CellKey(unit, UPTAKE, pop, ANSWERED, arm), tuple(sorted(parts))))
+                answered = CellKey(unit, UPTAKE, pop, ANSWERED, arm)
+                linked.identities.append(Identity(answered, tuple(sorted(parts))))
+                # one follow-up row per participant: those who answered are those with a follow-up measure
+                linked.identities.append(Identity(answered, (CellKey(unit, FLOW, pop, WITH_FOLLOWUP, arm),)))
         compliance = _compliance_identities(unit, keys)
         linked.identities += compliance.identities
         linked.bounds += compliance.bounds
@@ -162,6 +185,7 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
             parts = tuple(CellKey(la, *_rest(key)) for la in study.settings.local_authorities)
             if all(p in values for p in parts):
                 linked.identities.append(Identity(key, parts))
+    linked.add_complements(study.settings.sdc_threshold)
     broken = linked.check()
     if broken:
         raise AssertionError(f"{len(broken)} identities do not hold, e.g. {broken[0].total.label}")

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from kitbag_analysis.sdc.pattern import Pattern
 
 
-
 class Report(Protocol):
     """What the output checker's record reads of a unit's report (`pages.report.Report` has it)."""
 
@@ -42,6 +41,7 @@ class Report(Protocol):
 
     @property
     def threshold(self) -> int: ...
+
 
 PAGE_TABLES = {
     "report.html": (
@@ -156,9 +156,14 @@ def _audit(report: Report) -> dict:
         "status": pattern.status,
         "rounds": pattern.rounds,
         "released_after_audit": pattern.released,
-        "study": {"primary": len(pattern.primary), "secondary": len(pattern.secondary)},
-        "unit": {"primary": len(mine & pattern.primary), "secondary": len(mine & pattern.secondary)},
+        "study": {"primary": len(pattern.primary), "secondary": len(pattern.secondary), "ledger": len(pattern.ledger)},
+        "unit": {
+            "primary": len(mine & pattern.primary),
+            "secondary": len(mine & pattern.secondary),
+            "ledger": len(mine & pattern.ledger),
+        },
         "rule": f"every suppressed count's feasible interval is at least {report.threshold} wide",
+        "ledger": ledger_summary(pattern),
         "intervals": [
             {"cell": k.label, "lo": round(lo, 6), "hi": None if hi == float("inf") else round(hi, 6)}
             for k, (lo, hi) in sorted(pattern.intervals.items())
@@ -217,6 +222,20 @@ def narrowest(audit: dict) -> dict | None:
         return None
     width, item = min(widths, key=lambda w: w[0])
     return {"cell": item["cell"], "width": round(width, 6)}
+
+
+def ledger_summary(pattern) -> dict:  # noqa: ANN001 - a Pattern
+    """Per earlier release in the study's ledger: what it asked of this one, and the cost."""
+    history = pattern.history
+    if history is None or not history.against:
+        return {"earlier_releases": [], "note": "no earlier release is recorded in the study's ledger"}
+    return {
+        "earlier_releases": [a.to_json() for a in history.against],
+        "cells_suppressed_because_of_the_ledger": len(pattern.ledger),
+        "extra_cells_suppressed_in_all": pattern.ledger_cost,
+        "rule": "a count whose change since an earlier release is 1 to threshold − 1 people is suppressed, "
+        "a count suppressed earlier stays suppressed, and numbers built on them follow (analysis-plan.md §6.1)",
+    }
 
 
 def write_record(report: Report, sdc_dir: str | Path) -> dict:

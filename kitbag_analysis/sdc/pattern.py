@@ -52,10 +52,13 @@ class Pattern:
     seconds: float = 0.0
     released: int = 0  # secondary cells shown again after the audit (`_release_spill`)
     linked: LinkedSet | None = field(default=None, compare=False, repr=False)
+    ledger: frozenset[CellKey] = frozenset()  # primary because of an earlier release (`sdc.history`)
+    history: object = field(default=None, compare=False, repr=False)  # the `History` it honoured
+    ledger_cost: int | None = None  # cells suppressed beyond the pattern without the ledger
 
     @property
     def suppressed(self) -> frozenset[CellKey]:
-        return self.primary | self.secondary
+        return self.primary | self.secondary | self.ledger
 
 
 def _weight(key: CellKey, value: int) -> float:
@@ -88,7 +91,7 @@ def _release_spill(
         if key not in suppressed or group & primary:
             continue
         trial = suppressed - group
-        trial_intervals = _intervals(linked, trial)
+        trial_intervals = _intervals(linked, trial, threshold)
         if not audit(trial_intervals, threshold):
             suppressed, intervals, released = trial, trial_intervals, released + len(group & suppressed)
     return suppressed, intervals, released
@@ -105,20 +108,32 @@ def _partners(i: int, members: list[int], keys: list[CellKey]) -> list[int]:
     return others
 
 
-def _intervals(linked: LinkedSet, suppressed: frozenset[CellKey]) -> dict[CellKey, Interval]:
+def _intervals(linked: LinkedSet, suppressed: frozenset[CellKey], threshold: int) -> dict[CellKey, Interval]:
     published = {k: (None if k in suppressed else v) for k, v in linked.values.items()}
     identities = [(i.total, i.parts) for i in linked.identities]
-    return feasible_intervals(published, identities, linked.bounds)
+    return feasible_intervals(published, identities, linked.bounds, enough=threshold)
 
 
-def suppression_pattern(linked: LinkedSet, threshold: int, max_rounds: int = MAX_ROUNDS) -> Pattern:
-    """The coordinated pattern for ``linked`` at ``threshold``, proven by the audit."""
+def primary_cells(linked: LinkedSet, threshold: int) -> frozenset[CellKey]:
+    """Counts below the threshold (zero included), and the small complements of the orderings (a
+    shown total minus a shown part of 1 to threshold − 1 people: `LinkedSet.add_complements`)."""
+    return frozenset(k for k, v in linked.values.items() if v < threshold)
+
+
+def suppression_pattern(
+    linked: LinkedSet, threshold: int, max_rounds: int = MAX_ROUNDS, forced: frozenset[CellKey] = frozenset()
+) -> Pattern:
+    """The coordinated pattern for ``linked`` at ``threshold``, proven by the audit; ``forced``
+    cells (the ledger's, `sdc.history`) are primary too."""
     started = time.perf_counter()
     keys = sorted(linked.values)
     index = {k: i for i, k in enumerate(keys)}
     values = np.array([linked.values[k] for k in keys])
-    primary = frozenset(k for k in keys if linked.values[k] < threshold)
-    weights = np.array([_weight(k, linked.values[k]) for k in keys])
+    below = primary_cells(linked, threshold)
+    ledger = frozenset(forced & linked.values.keys()) - below
+    primary = below | ledger
+    hidden = primary  # complements among them: never shown
+    weights = np.array([0.0 if k in linked.complements else _weight(k, linked.values[k]) for k in keys])
     rows: list[dict[int, float]] = []
     for identity in linked.identities:
         members = sorted({index[k] for k in identity.cells})
@@ -132,22 +147,23 @@ def suppression_pattern(linked: LinkedSet, threshold: int, max_rounds: int = MAX
             neighbours.setdefault(i, set()).update(_partners(i, members, keys))
             everyone.setdefault(i, set()).update(j for j in members if j != i)
     cuts: list[dict[int, float]] = []
-    lower = np.array([1.0 if k in primary else 0.0 for k in keys])
+    lower = np.array([1.0 if k in hidden else 0.0 for k in keys])
     for rounds in range(1, max_rounds + 1):
         chosen = _solve(rows + cuts, lower, weights, len(keys))
         suppressed = frozenset(keys[i] for i in np.flatnonzero(chosen))
-        intervals = _intervals(linked, suppressed)
+        intervals = _intervals(linked, suppressed, threshold)
         narrow = audit(intervals, threshold)
         if not narrow:
-            suppressed, intervals, released = _release_spill(linked, suppressed, primary, intervals, threshold)
+            suppressed, intervals, released = _release_spill(linked, suppressed, hidden, intervals, threshold)
             return Pattern(
-                primary,
-                suppressed - primary,
+                primary - ledger - linked.complements,
+                suppressed - primary - linked.complements,
                 intervals,
                 status="optimal; audit passed",
                 released=released,
                 rounds=rounds,
                 seconds=time.perf_counter() - started,
+                ledger=ledger,
             )
         for cell in narrow:
             cuts.append(_cut(index[cell.key], threshold - cell.width, chosen, values, (neighbours, everyone), cell.key))

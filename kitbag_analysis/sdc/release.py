@@ -27,7 +27,7 @@ from kitbag_analysis.analysis.tables import follow_up_by_arm
 from kitbag_analysis.sdc import release_tables as pb
 from kitbag_analysis.sdc import whatworks_tables as pw
 from kitbag_analysis.sdc.cells import CellKey, Release
-from kitbag_analysis.sdc.rules import Publisher, model_publishable
+from kitbag_analysis.sdc.rules import Publisher
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import unit_name
 
@@ -57,8 +57,8 @@ def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[CellKe
     release.tables[SUMMARY] = pb.summary_table(
         analysis.outcomes, release.tables[EFFECTIVENESS], {o.name: o.benefit for o in OUTCOMES}
     )
-    release.effects = pb.published_effects(analysis.outcomes)
-    release.withheld = [r.outcome for r in analysis.outcomes if r.ok and not model_publishable(r)]
+    release.effects = pb.published_effects(analysis.outcomes, pub)
+    release.withheld = [r.outcome for r in analysis.outcomes if r.ok and not pub.model_shown(r)]
     return release
 
 

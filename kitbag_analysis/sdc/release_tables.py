@@ -49,9 +49,7 @@ from kitbag_analysis.sdc.cells import (
     interval,
 )
 from kitbag_analysis.sdc.rules import (
-    NOT_ENOUGH_DF,
     Publisher,
-    model_publishable,
     share_reveals_small,
 )
 
@@ -155,8 +153,8 @@ def effectiveness_table(
         head += [n["kitbag"], shown[0], n["control"], shown[1]]
         if not r.ok:
             rows.append((*head, "not estimable", "", "", "", r.reason or ""))
-        elif not model_publishable(r):
-            rows.append((*head, "not shown", "", "", "", NOT_ENOUGH_DF))
+        elif not pub.model_shown(r):
+            rows.append((*head, "not shown", "", "", "", pub.why_not_shown(r)))
         else:
             key = pub.key(EFFECTIVENESS, r.population, r.outcome, "")
 
@@ -233,11 +231,13 @@ def direction(shown: Shown, null: float, benefit: str) -> str:
     return FAVOURS_KITBAGS if lower == (benefit == "lower") else FAVOURS_CONTROL
 
 
-def not_estimable_text(result: OutcomeResult) -> str:
-    """Why an outcome has no effect on the page, in words (the summary and the index say it)."""
+def not_estimable_text(result: OutcomeResult, model_column: object = "") -> str:
+    """Why an outcome has no effect on the page, in words (the summary and the index say it):
+    the reason it was not estimable, or why the effectiveness table does not show its model
+    (that table's model column says it, e.g. too few residual degrees of freedom)."""
     if not result.ok:
         return result.reason or "the model could not be estimated"
-    return NOT_ENOUGH_DF
+    return model_column if isinstance(model_column, str) and model_column else "the model is not shown"
 
 
 def summary_table(results: Iterable[OutcomeResult], effectiveness: Table, benefit: dict[str, str]) -> Table:
@@ -252,10 +252,10 @@ def summary_table(results: Iterable[OutcomeResult], effectiveness: Table, benefi
         row = by_label[label]
         kit, con = row[2], row[4]
         effect = row[7]
-        if model_publishable(r) and isinstance(effect, Shown):
+        if isinstance(effect, Shown):  # the effectiveness table shows the model
             rows.append((what, effect, direction(effect, r.effect.null, benefit[r.outcome]), kit, con))
         else:
-            rows.append((what, "not estimable" if not r.ok else "not shown", not_estimable_text(r), kit, con))
+            rows.append((what, "not estimable" if not r.ok else "not shown", not_estimable_text(r, row[10]), kit, con))
     return Table(
         SUMMARY,
         "Summary of findings",
@@ -346,12 +346,12 @@ def attrition_table(frame: pd.DataFrame, pub: Publisher) -> Table:
     )
 
 
-def published_effects(results: Iterable[OutcomeResult]) -> list[PublishedEffect]:
-    """The effects a figure may show: estimable models with enough residual df."""
+def published_effects(results: Iterable[OutcomeResult], pub: Publisher) -> list[PublishedEffect]:
+    """The effects a figure may show: the models the effectiveness table shows."""
     return [
         PublishedEffect(**vars(r.effect), outcome=r.outcome, label=outcome_label(r.outcome), population=r.population)
         for r in results
-        if model_publishable(r)
+        if pub.model_shown(r)
     ]
 
 

@@ -23,11 +23,13 @@ from collections.abc import Iterable
 import pandas as pd
 
 from kitbag_analysis.analysis.models import MIN_PARTICIPANTS_PER_ARM
+from kitbag_analysis.analysis.names import ARMS, EFFECTIVENESS
 from kitbag_analysis.analysis.results import OutcomeResult
 from kitbag_analysis.sdc.cells import Cell, CellKey
 
 MIN_RESIDUAL_DF = 10
 NOT_ENOUGH_DF = f"fewer than {MIN_RESIDUAL_DF} residual degrees of freedom"
+COUNTS_HIDDEN = "a count it rests on is suppressed (disclosure control)"
 
 
 def df_shown(df_resid: float | None) -> bool:
@@ -78,6 +80,30 @@ class Publisher:
             return Cell(key, "n", None)
         return Cell(key, "n", float(n), self.hidden(key, n))
 
+    def model_shown(self, result: OutcomeResult, table: str = EFFECTIVENESS) -> bool:
+        """A model is shown where it is publishable and neither arm's analysed count is suppressed
+        (a number built on counts follows them: earlier releases included, `sdc.history`)."""
+        return model_publishable(result) and not self.counts_hidden(result, table)
+
+    def counts_hidden(self, result: OutcomeResult, table: str = EFFECTIVENESS) -> bool:
+        return any(
+            self.hidden(self.key(table, result.population, result.outcome, arm), result.n.get(arm)) for arm in ARMS
+        )
+
+    def not_shown_reason(self, result: OutcomeResult) -> str:
+        """Why an outcome's model is not on the page ('' when it is)."""
+        if model_publishable(result) and self.counts_hidden(result):
+            return "not shown"
+        return not_shown_reason(result)
+
+    def why_not_shown(self, result: OutcomeResult) -> str:
+        """The words of the 'Model' column for a model not shown ('' when it is)."""
+        if not result.ok:
+            return result.reason or ""
+        if not model_publishable(result):
+            return NOT_ENOUGH_DF
+        return COUNTS_HIDDEN if self.counts_hidden(result) else ""
+
     @staticmethod
     def teams(key: CellKey, n: float) -> Cell:
         return Cell(key, "teams", float(n))
@@ -92,6 +118,7 @@ class Publisher:
 
 
 __all__ = [
+    "COUNTS_HIDDEN",
     "MIN_RESIDUAL_DF",
     "NOT_ENOUGH_DF",
     "Publisher",

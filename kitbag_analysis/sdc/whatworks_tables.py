@@ -32,7 +32,7 @@ from kitbag_analysis.analysis.whatworks.compliance import MAIN_THETA, MIN_COMPLI
 from kitbag_analysis.analysis.whatworks.missing_data import MISSING_SHARE_LIMIT
 from kitbag_analysis.analysis.whatworks.subgroups import LevelEffect
 from kitbag_analysis.sdc.cells import Cell, CellKey, Shown, Table, TableCell, interval
-from kitbag_analysis.sdc.rules import NOT_ENOUGH_DF, Publisher, df_shown, not_shown_reason, subgroup_least
+from kitbag_analysis.sdc.rules import NOT_ENOUGH_DF, Publisher, df_shown, subgroup_least
 
 USED, NOT_USED = "used", "did not use"
 
@@ -51,7 +51,7 @@ def _analysed(pub: Publisher, cells: dict[CellKey, Cell], r: OutcomeResult) -> l
 
 
 def _continuous_rows(
-    results: Iterable[OutcomeResult], rows: list[tuple], width: int
+    results: Iterable[OutcomeResult], rows: list[tuple], width: int, pub: Publisher
 ) -> Iterator[tuple[OutcomeResult, tuple[str, str]]]:
     """The continuous outcomes whose model is shown, with their row labels; the others get a
     row saying why (``width`` cells after the labels) in ``rows``."""
@@ -59,8 +59,8 @@ def _continuous_rows(
         if r.kind != "continuous":
             continue
         head = (outcome_label(r.outcome), population_label(r.population))
-        if not_shown_reason(r):
-            rows.append((*head, not_shown_reason(r), *[""] * (width - 1)))
+        if pub.not_shown_reason(r):
+            rows.append((*head, pub.not_shown_reason(r), *[""] * (width - 1)))
             continue
         yield r, head
 
@@ -69,7 +69,7 @@ def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published:
     """§7.1–7.3 per continuous outcome: g on the total variance, the unconditional ICC, the MDES
     at randomisation and at analysis, attrition per arm, its difference and the teams lost."""
     rows: list[tuple] = []
-    for r, head in _continuous_rows(results, rows, width=8):
+    for r, head in _continuous_rows(results, rows, width=8, pub=pub):
         w = r.what_works
 
         def key(column: str, r: OutcomeResult = r) -> CellKey:
@@ -174,8 +174,8 @@ def compliance_table(results: Iterable[OutcomeResult], counts: pd.DataFrame, pub
 
 
 def _cace_text(r: OutcomeResult, theta: float, basis: list[Cell], pub: Publisher) -> TableCell:
-    if not_shown_reason(r):
-        return not_shown_reason(r)
+    if pub.not_shown_reason(r):
+        return pub.not_shown_reason(r)
     c = r.what_works.cace[theta_key(theta)]
     key = pub.key(COMPLIANCE, r.population, compliance_row(r.outcome, theta), "CACE")
     # whether a CACE exists depends on the counts too: both the value and its absence are built on them
@@ -189,7 +189,7 @@ def _cace_text(r: OutcomeResult, theta: float, basis: list[Cell], pub: Publisher
 def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, published: dict[CellKey, Cell]) -> Table:
     """§7.5: the share missing, the missingness model's odds ratios and MI against complete case."""
     rows: list[tuple] = []
-    for r, head in _continuous_rows(results, rows, width=6):
+    for r, head in _continuous_rows(results, rows, width=6, pub=pub):
         md = r.what_works.missing_data
         basis = _flow(pub, published, r.population, INCLUDED) + _analysed(pub, published, r)
 
@@ -260,8 +260,8 @@ def subgroup_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
     for r in results:
         if not OUTCOME_BY_NAME[r.outcome].subgroups:
             continue
-        if not_shown_reason(r):
-            rows.append((outcome_label(r.outcome), "", "", not_shown_reason(r), "", ""))
+        if pub.not_shown_reason(r):
+            rows.append((outcome_label(r.outcome), "", "", pub.not_shown_reason(r), "", ""))
             continue
         for name, g in r.what_works.subgroups.items():
             subgroup = SUBGROUPS[name]

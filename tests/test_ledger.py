@@ -1,0 +1,272 @@
+"""Successive releases (analysis-plan.md §6.1, outputs.md "Successive releases").
+
+The attacker holds two published release sets of one study (release.json of every unit: what a
+batch publishes) and knows who changed in between. Its code is its own (interval propagation and
+exact elimination from tests/test_attacker.py, over the identities each release.json carries): it
+must recover no count that changed by fewer than the threshold, no number built on one, and no
+suppressed cell of either release. The ledger commands are exercised through `kitbag`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from attacker import Attack
+
+from kitbag_analysis.analysis.analyse import analysis_counts
+from kitbag_analysis.cli import main
+from kitbag_analysis.errors import ReleaseRefused
+from kitbag_analysis.pages.report import Report, release_json, suppression_pattern
+from kitbag_analysis.sdc import ledger as ledgers
+from kitbag_analysis.sdc.history import entry_from_release
+from kitbag_analysis.sdc.release import make_release
+from kitbag_analysis.study.load import load_study
+
+C = "[c]"
+T = 10
+MEASURES = ("child_measures", "practitioner_measures", "carer_measures")
+DERIVED = ("mean", "sd", "percent", "rate")
+
+
+# --- what a batch would publish, without its notebooks ----------------------------------------
+def published(study_dir: Path) -> tuple[list[dict], object]:
+    """Every unit's release.json as a batch of ``study_dir`` would publish it (counts and the
+    numbers built on them; no model is fitted), honouring the study's ledger."""
+    study = load_study(study_dir)
+    pattern = suppression_pattern(study)
+    out = []
+    for unit in study.units:
+        analysis = analysis_counts(study, unit)
+        release = make_release(study, analysis, pattern.suppressed)
+        out.append(release_json(Report(unit, study, analysis, release, {}, pattern)))
+    return out, pattern
+
+
+def record(study_dir: Path, releases: list[dict], run_id: str) -> None:
+    """Record ``releases`` in the study's ledger, as `kitbag release` does after verify and audit."""
+    manifest = {"run_id": run_id, "kind": "report", "created_at": "2026-01-01T00:00:00+00:00"}
+    with ledgers.locked(study_dir):
+        ledgers.append(study_dir, entry_from_release(manifest, releases, "test", "", "0" * 64))
+
+
+def cells(releases: list[dict]) -> dict[tuple, object]:
+    return {
+        (c["unit"], c["table"], c["population"], c["row"], c["column"], c["measure"]): c["value"]
+        for r in releases
+        for c in r["cells"]
+    }
+
+
+def counts(releases: list[dict]) -> dict[tuple, float | None]:
+    return {k[:5]: (None if v == C else float(v)) for k, v in cells(releases).items() if k[5] == "n" and v is not None}
+
+
+def propagation(releases: list[dict]) -> Attack:
+    """The attacker's own model of one release: its counts, identities and orderings."""
+    a = Attack()
+    for key, value in counts(releases).items():
+        a.cell(key, C if value is None else str(value))
+
+    def key(d: dict) -> tuple:
+        return (d["unit"], d["table"], d["population"], d["row"], d["column"])
+
+    for r in releases:
+        for i in r.get("identities", []):
+            a.identity(key(i["total"]), [key(p) for p in i["parts"]])
+        for b in r.get("bounds", []):
+            if a.has(key(b["smaller"])) and a.has(key(b["larger"])):
+                a.bounds.append((key(b["smaller"]), key(b["larger"])))
+    return a
+
+
+def attack(before: list[dict], after: list[dict], truth_before: dict, truth_after: dict) -> dict[str, list]:
+    """What the holder of both releases recovers about the people who changed (empty lists: nothing).
+
+    ``truth_*`` are the exact counts (the linked set), which tell the test which counts changed."""
+    b, a = counts(before), counts(after)
+    changed = {k for k in truth_after if k in truth_before and 0 < abs(truth_after[k] - truth_before[k]) < T}
+    changed = {(k.unit, k.table, k.population, k.row, k.column) for k in changed if k.table != "complement"}
+    found: dict[str, list] = {}
+    # a count shown in both whose change is 1 to T - 1 people: the changed people's level of it
+    found["shown changes"] = sorted(
+        k for k in a if k in b and a[k] is not None and b[k] is not None and 0 < abs(a[k] - b[k]) < T
+    )
+    # a cell suppressed earlier and shown now
+    found["earlier [c] shown"] = sorted(k for k in a if k in b and b[k] is None and a[k] is not None)
+    # a number built on a changed count, shown now (n1 m1 - n2 m2 gives the changed person's value)
+    after_cells = cells(after)
+    found["derived on a changed count"] = sorted(
+        k
+        for k, v in after_cells.items()
+        if k[5] in DERIVED and v not in (None, C) and (*k[:4], k[4].split(" ")[0]) in changed
+    )
+    # the change of a changed count worked out from this release's identities (the earlier value
+    # is known when it was shown): fewer than T possible values
+    for name, releases in (("before", before), ("after", after)):
+        intervals, determined = propagation(releases).solve()
+        found[f"{name}: [c] determined"] = sorted(determined)
+        found[f"{name}: [c] narrower than T"] = sorted(k for k, (lo, hi) in intervals.items() if hi - lo < T - 1e-6)
+        if name == "after":
+            found["change narrower than T"] = sorted(
+                k for k in changed if k in intervals and b.get(k) is not None and intervals[k][1] - intervals[k][0] < T
+            )
+    return {k: v for k, v in found.items() if v}
+
+
+# --- scenarios ----------------------------------------------------------------------------------
+@pytest.fixture
+def recorded(study: Path, small_bundle: Path) -> Path:
+    """A copy of the small study whose ledger holds the shared small bundle (its batch)."""
+    releases = [json.loads(p.read_text()) for p in sorted(small_bundle.glob("*/release.json"))]
+    record(study, releases, "R1-full")
+    return study
+
+
+def withdraw(study: Path, children: list[str]) -> None:
+    consent = pd.read_csv(study / "consent.csv", dtype=str, keep_default_na=False)
+    extra = pd.DataFrame(
+        {
+            "participant_id": children,
+            "participant_type": "child",
+            "status": "withdrawn",
+            "status_changed_on": "2022-08-01",
+        }
+    )
+    pd.concat([consent, extra]).to_csv(study / "consent.csv", index=False)
+
+
+def analysed_children(study: Path, k: int) -> list[str]:
+    """``k`` children with a follow-up SDQ, not yet excluded (in the analysis of the main outcome)."""
+    measures = pd.read_csv(study / "child_measures.csv", dtype=str, keep_default_na=False)
+    consent = pd.read_csv(study / "consent.csv", dtype=str, keep_default_na=False)
+    ids = measures.loc[measures["wave"] == "followup", "child_id"].drop_duplicates()
+    ids = ids[~ids.isin(consent["participant_id"])]
+    return list(ids.iloc[[3, len(ids) // 2, len(ids) - 4]][:k])
+
+
+def test_a_rerun_after_one_withdrawal_is_refused_naming_no_one(recorded: Path, tmp_path: Path, capsys) -> None:
+    (child,) = analysed_children(recorded, 1)
+    withdraw(recorded, [child])
+    out = tmp_path / "bundle"
+    assert main(["batch", str(recorded), "--out", str(out)]) == 1
+    message = capsys.readouterr().err
+    assert "refused" in message and "R1-full" in message and "1 person" in message
+    assert "10 people have changed" in " ".join(message.split())
+    assert child not in message
+    for la in ("bexley", "haringey", "oxfordshire", "warwickshire", "Kitbags", "control"):
+        assert la not in message.lower()
+    assert not out.exists()  # nothing published
+
+
+def test_three_withdrawals_with_late_data_are_refused_or_recover_nothing(study: Path) -> None:
+    """R1: the data less three follow-up rows (they arrive late); R2: all rows, three withdrawals."""
+    full = pd.read_csv(study / "child_measures.csv", dtype=str, keep_default_na=False)
+    follow = full.index[full["wave"] == "followup"]
+    late = [follow[10], follow[200], follow[-10]]
+    full.drop(index=late).to_csv(study / "child_measures.csv", index=False)
+    before, pattern_before = published(study)
+    record(study, before, "R1-early")
+    full.to_csv(study / "child_measures.csv", index=False)
+    withdraw(study, analysed_children(study, 3))
+    try:
+        after, pattern_after = published(study)
+    except ReleaseRefused as refused:
+        assert "R1-early" in str(refused) and "people have changed" in str(refused)
+        return
+    assert not attack(before, after, pattern_before.linked.values, pattern_after.linked.values)
+
+
+def test_interim_then_final_publishes_the_pooled_effects_and_recovers_nothing(study: Path) -> None:
+    """An interim release with 70% of follow-up rows, then the final data with three withdrawals."""
+    full = {f: pd.read_csv(study / f"{f}.csv", dtype=str, keep_default_na=False) for f in MEASURES}
+    for f, frame in full.items():
+        late = frame[frame["wave"] == "followup"].sample(frac=0.3, random_state=11).index
+        frame.drop(index=late).to_csv(study / f"{f}.csv", index=False)
+    interim, pattern_interim = published(study)
+    record(study, interim, "R1-interim")
+    for f, frame in full.items():
+        frame.to_csv(study / f"{f}.csv", index=False)
+    withdraw(study, analysed_children(study, 3))
+    final, pattern_final = published(study)  # not refused
+    found = attack(interim, final, pattern_interim.linked.values, pattern_final.linked.values)
+    assert not found, {k: v[:3] for k, v in found.items()}
+    assert pattern_final.ledger, "the withdrawals changed counts the final release had to protect"
+    shown = counts(final)
+    pooled = [k for k in shown if k[:3] == ("all", "effectiveness", "children")]
+    assert pooled and all(shown[k] is not None for k in pooled), "the pooled effects stay shown"
+    against = pattern_final.history.against[0]
+    assert against.run_id == "R1-interim" and against.changed > 0
+    print(f"ledger cost at 400 children: {pattern_final.ledger_cost} cells")  # the note reports it
+
+
+# --- the commands ---------------------------------------------------------------------------------
+@pytest.fixture
+def bundle_copy(study: Path, small_bundle: Path, tmp_path: Path) -> Path:
+    """The small bundle, copied, its manifest pointing at a private copy of its study."""
+    out = tmp_path / "bundle"
+    shutil.copytree(small_bundle, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["study_dir"] = str(study.resolve())
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
+def test_release_records_the_bundle_once_and_releases_lists_it(bundle_copy: Path, study: Path, capsys) -> None:
+    assert main(["release", str(bundle_copy), "--by", "A. Checker", "--note", "final report"]) == 0
+    ledger = ledgers.read_ledger(study)
+    assert len(ledger.entries) == 1
+    entry = ledger.entries[0]
+    run_id = json.loads((bundle_copy / "manifest.json").read_text())["run_id"]
+    assert (entry.run_id, entry.approver, entry.note) == (run_id, "A. Checker", "final report")
+    assert len(entry.cells) == sum(len(json.loads(p.read_text())["cells"]) for p in bundle_copy.glob("*/release.json"))
+    text = ledgers.ledger_path(study).read_text()
+    ids = pd.read_csv(study / "children.csv", dtype=str)["child_id"]
+    assert not any(i in text for i in ids)  # aggregates only: no participant id
+    before = ledgers.ledger_path(study).read_bytes()
+    capsys.readouterr()
+    assert main(["release", str(bundle_copy)]) == 0  # again: nothing new
+    assert "already" in capsys.readouterr().out
+    assert ledgers.ledger_path(study).read_bytes() == before
+    assert main(["releases", str(study)]) == 0
+    assert "A. Checker" in capsys.readouterr().out
+    assert main(["validate", str(study)]) == 0  # the ledger is a legitimate file of the folder
+
+
+def test_release_refuses_a_bundle_that_does_not_verify(bundle_copy: Path, study: Path, capsys) -> None:
+    page = bundle_copy / "bexley" / "release.json"
+    page.write_text(page.read_text().replace('"threshold": 10', '"threshold": 11'))
+    assert main(["release", str(bundle_copy)]) == 1
+    assert "does not verify" in capsys.readouterr().err
+    assert not ledgers.ledger_path(study).exists()
+
+
+def test_a_bundle_built_before_another_release_is_refused_and_its_audit_names_cells(
+    bundle_copy: Path, study: Path, capsys
+) -> None:
+    """Another release was recorded after this bundle was built (one child withdrew in between):
+    the bundle did not see it, so `release` refuses it, and `audit` names the cells whose change
+    from that release it shows (never a value)."""
+    releases = [json.loads(p.read_text()) for p in sorted(bundle_copy.glob("*/release.json"))]
+    other = json.loads(json.dumps(releases))
+    moved = []
+    for r in other:
+        for c in r["cells"]:
+            place = (c["unit"], c["table"], c["population"], c["row"])
+            if place == ("all", "participant_flow", "children", "with a follow-up measure") and c["value"] != C:
+                c["value"] += 1  # one child fewer with a follow-up measure in this bundle than in the other release
+                moved.append(f"all / participant_flow / children / with a follow-up measure / {c['column']}")
+    assert moved
+    record(study, other, "R0-other")
+    assert main(["audit", str(bundle_copy)]) == 1
+    out = capsys.readouterr().out
+    assert "LEDGER" in out and all(label in out for label in moved)
+    shown = {str(c["value"]) for r in releases for c in r["cells"] if c["table"] == "participant_flow"}
+    lines = [line for line in out.splitlines() if "LEDGER" in line]
+    assert lines and not any(f" {v} " in f" {line} " for line in lines for v in shown if v not in ("None", C))
+    assert main(["release", str(bundle_copy)]) == 1
+    assert "R0-other" in capsys.readouterr().err
+    assert [e.run_id for e in ledgers.read_ledger(study).entries] == ["R0-other"]
