@@ -30,12 +30,21 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-# JupyterLab on notebooks/, with the project's environment registered as the "Kitbag (venv)" kernel.
+# The project's kernel ("kitbag", shown as "Kitbag"), registered where any Jupyter of this user
+# looks (--user: ~/.local/share/jupyter/kernels), so a system-wide JupyterLab outside the venv finds
+# the venv's Python too. KERNEL_WHERE="--prefix /opt/jupyter" registers it under another prefix
+# (one on that Jupyter's JUPYTER_PATH).
+KERNEL_WHERE ?= --user
 kernel: $(STAMP)
-	$(BIN)/python -m ipykernel install --sys-prefix --name kitbag --display-name "Kitbag (venv)"
+	$(BIN)/python -m ipykernel install $(KERNEL_WHERE) --name kitbag --display-name "Kitbag"
 
+# JupyterLab on notebooks/: no news or update checks (no request leaves a secure environment);
+# LAB_ARGS passes options through, e.g. make lab LAB_ARGS="--no-browser --port 8890".
+LAB_ARGS ?=
 lab: kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/jupyter labextension disable --level=sys_prefix "@jupyterlab/apputils-extension:announcements"
+	$(BIN)/jupyter lab --notebook-dir=notebooks --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+		$(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 # Debian's chromium and poppler-utils (pdftotext) for the browser and print tests
 # (tests skip them only outside CI).

@@ -8,7 +8,7 @@ import pandera.pandas as pa
 
 from data_contracts.guards import FULL_DATE_COLUMN, GUARDS
 from data_contracts.participants import LINKS
-from data_contracts.schemas import CONTRACTS, rule_column
+from data_contracts.schemas import CONTRACTS, rule_column, rule_in_words
 from data_contracts.settings import LOWER_IS_BETTER, PROGRESSION_DEFAULTS, SETTINGS_FILE
 
 _TYPES = {"Int64": "whole number", "float64": "number", "datetime64[ns]": "date (YYYY-MM-DD)"}
@@ -24,7 +24,7 @@ def _rule(check: pa.Check) -> str:
     if check.name == "isin":
         return "one of " + ", ".join(f"`{v}`" for v in stats["allowed_values"])
     if check.name == "str_matches":
-        return f"matches `{stats['pattern']}`"
+        return f"in the form {rule_in_words(stats['pattern'])}"
     if check.name == "greater_than_or_equal_to":
         return f"≥ {stats['min_value']}"
     if check.name == "less_than_or_equal_to":

@@ -27,6 +27,7 @@ PRACTITIONER_ID = BY_TYPE["practitioner"].id_pattern
 CARER_ID = BY_TYPE["carer"].id_pattern
 ANY_PARTICIPANT_ID = ANY_ID_PATTERN
 YEAR_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+YEAR = r"^\d{4}$"
 LA_SLUG = r"^[a-z][a-z0-9_-]*$"
 
 ARMS = ["kitbag", "control"]
@@ -393,7 +394,7 @@ class Consent(_Contract):
 class ArchiveChildren(Children):
     """children.csv in the long-term archive: `birth_year_month` coarsened to the year."""
 
-    birth_year_month: Series[Text] = pa.Field(str_matches=r"^\d{4}$", description="year of birth, YYYY (archive)")
+    birth_year_month: Series[Text] = pa.Field(str_matches=YEAR, description="year of birth, YYYY (archive)")
 
 
 # The study folder, in the order of study-data.md.
@@ -412,5 +413,32 @@ CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "consent": Consent,
 }
 
-# The long-term archive (privacy.md): the same files, birth dates coarsened to the year.
+# The long-term archive (privacy.md): the same files, birth dates coarsened to the year. A folder
+# holding ARCHIVE_MARKER (the archive's own manifest) is an archive: validate checks it against these.
 ARCHIVE_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {**CONTRACTS, "children": ArchiveChildren}
+ARCHIVE_MARKER = "archive_manifest.json"
+
+
+def pattern_words() -> dict[str, str]:
+    """Every text pattern of the contracts in words, as failures and the dictionary state them."""
+    from data_contracts.participants import PARTICIPANTS
+
+    return {
+        YEAR_MONTH: "YYYY-MM (a year and month, e.g. 2019-07)",
+        YEAR: "YYYY (a year, e.g. 2019)",
+        TEAM_ID: "a team id: three capital letters, -T and 2 or 3 digits (e.g. BEX-T01)",
+        LA_SLUG: "a slug: lower-case letters, digits, _ or -, starting with a letter",
+        PLACEMENT_TYPE: "a capital letter and a digit (e.g. U1)",
+        ANY_PARTICIPANT_ID: "a pseudonym: "
+        + ", ".join(p.prefix for p in PARTICIPANTS)
+        + " followed by 16 lower-case hex digits",
+        **{
+            p.id_pattern: f"a {p.type} pseudonym: {p.prefix} followed by 16 lower-case hex digits"
+            for p in PARTICIPANTS
+        },
+    }
+
+
+def rule_in_words(pattern: str) -> str:
+    """A text pattern as a person reads it (the pattern itself only when none is declared)."""
+    return pattern_words().get(pattern, f"the pattern {pattern}")

@@ -12,7 +12,7 @@ import pandera.pandas as pa
 from data_contracts import crossfile, guards, reading
 from data_contracts.errors import UnusableInput
 from data_contracts.failures import Failure, ValidationReport
-from data_contracts.schemas import CONTRACTS, rule_column
+from data_contracts.schemas import ARCHIVE_CONTRACTS, ARCHIVE_MARKER, CONTRACTS, rule_column, rule_in_words
 from data_contracts.settings import StudySettings, read_settings
 
 
@@ -29,13 +29,15 @@ class ValidatedStudy:
 def validate_study(study_dir: str | Path, contracts: dict | None = None) -> ValidatedStudy:
     """Check every contract of ``study_dir`` and return every failure (never just the first).
 
+    A folder holding `ARCHIVE_MARKER` is a long-term archive and is checked against the
+    archive's contracts (birth year, not year and month) unless ``contracts`` says otherwise.
     Raises `UnusableInput` when the folder cannot be read at all (missing folder or file,
     bytes that are not UTF-8, an unreadable Parquet file, a bad study.toml).
     """
-    contracts = contracts or CONTRACTS
     path = Path(study_dir)
     if not path.is_dir():
         raise UnusableInput(f"{path}: no such study folder.")
+    contracts = contracts or (ARCHIVE_CONTRACTS if is_archive(path) else CONTRACTS)
     settings = read_settings(path)
     located = {name: reading.locate(path, name) for name in contracts}
     report = ValidationReport(str(path), files={n: p.name for n, p in located.items()})
@@ -62,6 +64,11 @@ def validate_study(study_dir: str | Path, contracts: dict | None = None) -> Vali
         frames[name] = typed
     report.failures += crossfile.check_links(frames, report.files, settings)
     return ValidatedStudy(path, settings, frames, report)
+
+
+def is_archive(path: Path) -> bool:
+    """A long-term archive (`kitbag archive`'s folder) carries its own manifest."""
+    return (path / ARCHIVE_MARKER).is_file()
 
 
 def _check_contract(
@@ -96,7 +103,7 @@ def _describe(model: type, column: object, check: str, group: pd.DataFrame) -> t
     if check == "column_in_schema":
         # failure_case holds the unexpected column's name (not a cell value); a name that
         # trips a privacy guard is withheld
-        return _names(group), "not a column of the data dictionary (kitbag docs; data minimisation)"
+        return _names(group), "not a column of the data dictionary (see `kitbag docs`; data minimisation)"
     if check == "column_in_dataframe":
         return _names(group), "required column is missing"
     if check == "multiple_fields_uniqueness":
@@ -112,7 +119,6 @@ def _describe(model: type, column: object, check: str, group: pd.DataFrame) -> t
 
 _READABLE = (
     (r"^isin\(\[(.*)\]\)$", "one of {}"),
-    (r"^str_matches\('(.*)'\)$", "matches {}"),
     (r"^greater_than_or_equal_to\((.*)\)$", "at least {}"),
     (r"^less_than_or_equal_to\((.*)\)$", "at most {}"),
     (r"^in_range\((.*)\)$", "in range {}"),
@@ -120,7 +126,11 @@ _READABLE = (
 
 
 def readable_check(check: str) -> str:
-    """pandera's check label in words, e.g. ``isin([0, 1, 2])`` -> ``one of 0, 1, 2``."""
+    """pandera's check label in words, e.g. ``isin([0, 1, 2])`` -> ``one of 0, 1, 2`` and
+    ``str_matches('^\\d{4}-(0[1-9]|1[0-2])$')`` -> ``in the form YYYY-MM (…)``."""
+    matches = re.match(r"^str_matches\('(.*)'\)$", check)
+    if matches:
+        return f"in the form {rule_in_words(matches.group(1).replace(chr(92) * 2, chr(92)))}"
     for pattern, words in _READABLE:
         match = re.match(pattern, check)
         if match:

@@ -212,6 +212,8 @@ def test_papermill_cli_directly(small_study_master: Path, tmp_path: Path) -> Non
             "-p",
             "unit",
             "bexley",
+            "-k",
+            "python3",  # the venv's own kernel (the notebook names "kitbag", which `make kernel` registers)
         ],
         capture_output=True,
         text=True,

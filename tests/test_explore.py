@@ -18,6 +18,7 @@ def test_explore_runs_and_shows_no_id(small_study_master: Path, tmp_path: Path) 
         str(out),
         parameters={"study_dir": str(small_study_master), "unit": "all", "outcome": "pss10_total"},
         cwd=str(NOTEBOOKS),
+        kernel_name="python3",  # the venv's own kernel: `make kernel` registers it as "kitbag" for JupyterLab
         progress_bar=False,
     )
     nb = json.loads(out.read_text())

@@ -4,6 +4,7 @@ project's kernel; stopped within the test."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -27,11 +28,13 @@ def _get(url: str) -> dict:
 
 def test_jupyterlab_starts_with_the_kitbag_kernel(tmp_path: Path) -> None:
     python = sys.executable
+    prefix = tmp_path / "elsewhere"  # a prefix on the JUPYTER_PATH of a Jupyter outside the venv
     subprocess.run(
-        [python, "-m", "ipykernel", "install", "--sys-prefix", "--name", "kitbag", "--display-name", "Kitbag (venv)"],
+        [python, "-m", "ipykernel", "install", "--prefix", str(prefix), "--name", "kitbag", "--display-name", "Kitbag"],
         check=True,
         capture_output=True,
     )
+    env = {**os.environ, "JUPYTER_PATH": str(prefix / "share" / "jupyter")}
     port, token = _free_port(), "kitbag-test-token"
     server = subprocess.Popen(
         [
@@ -48,6 +51,7 @@ def test_jupyterlab_starts_with_the_kitbag_kernel(tmp_path: Path) -> None:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     try:
         base = f"http://127.0.0.1:{port}/api"
@@ -61,7 +65,9 @@ def test_jupyterlab_starts_with_the_kitbag_kernel(tmp_path: Path) -> None:
                 time.sleep(0.5)
         assert "started" in status
         specs = _get(f"{base}/kernelspecs?token={token}")["kernelspecs"]
-        assert specs["kitbag"]["spec"]["display_name"] == "Kitbag (venv)"
+        assert specs["kitbag"]["spec"]["display_name"] == "Kitbag"
+        notebook = json.loads((ROOT / "notebooks" / "explore.ipynb").read_text())
+        assert notebook["metadata"]["kernelspec"]["name"] in specs  # the notebooks open on it
     finally:
         server.terminate()
         server.wait(timeout=30)

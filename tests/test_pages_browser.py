@@ -92,3 +92,77 @@ def test_a4_print_holds_the_effectiveness_table(pooled: Path, tmp_path: Path) ->
     assert len(headers) == 11  # with the randomisation-inference p beside the model p
     for header in headers:  # every word of every column header is printed (no column clipped)
         assert set(header.split()) <= words, header
+
+
+# --- issue 24: what a funder meets first, and what prints ---------------------------------------
+FIRST_SCREEN = 900  # px: the window's height, as a laptop or a phone shows a page's first screen
+PROBE = (
+    "<script>const t = document.getElementById('{id}'); document.title = 'probe:' + "
+    "Math.round(t.getBoundingClientRect().top) + '/' + window.innerHeight</script>"
+)
+
+
+def _top(page: Path, tmp: Path, width: int, element: str) -> tuple[int, int]:
+    probe = page.with_name(f".probe-{page.name}")  # beside the page: its relative links still resolve
+    probe.write_text(page.read_text().replace("</body>", PROBE.format(id=element) + "</body>"))
+    try:
+        dom = chromium(tmp, f"--window-size={width},{FIRST_SCREEN}", "--virtual-time-budget=3000", "--dump-dom", probe.as_uri())
+    finally:
+        probe.unlink()
+    top, inner = map(int, re.search(r"<title>probe:(-?\d+)/(\d+)</title>", dom).groups())
+    return top, inner
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_summary_of_findings_is_on_the_first_screen_of_every_report(small_bundle: Path, tmp_path: Path, width: int) -> None:
+    work = tmp_path / "bundle"
+    shutil.copytree(small_bundle, work)  # the probe never touches the shared bundle
+    units = sorted(p for p in work.iterdir() if (p / "report.html").is_file())
+    assert len(units) == 5
+    for unit in units:
+        top, inner = _top(unit / "report.html", tmp_path, width, "table-summary")
+        assert 0 <= top < inner - 150, f"{unit.name} at {width} px: the summary starts at {top} px of {inner}"
+    top, inner = _top(work / "index.html", tmp_path, width, "kb-index")
+    assert top < inner - 150
+    artifacts = Path(os.environ.get("KITBAG_ARTIFACTS", Path(__file__).resolve().parents[1] / "reports" / "ci"))
+    artifacts.mkdir(parents=True, exist_ok=True)  # CI keeps the first screens as its artifact
+    for page in (work / "index.html", work / "all" / "report.html"):
+        shot = artifacts / f"first-screen-{page.parent.name if page.stem == 'report' else 'index'}-{width}.png"
+        chromium(tmp_path, f"--window-size={width},{FIRST_SCREEN}", f"--screenshot={shot}", page.as_uri())
+        assert shot.stat().st_size > 10_000
+
+
+def test_index_pooled_row_comes_first_in_the_browser(small_bundle: Path, tmp_path: Path) -> None:
+    doc = lxml_html.fromstring(chromium(tmp_path, "--virtual-time-budget=3000", "--dump-dom", (small_bundle / "index.html").as_uri()))
+    first = doc.xpath("//table[@id='kb-index']/tbody/tr")[0]
+    assert first.get("data-unit") == "all" and "pooled trial" in first.text_content()
+    assert "favours" in first.text_content() or "no clear difference" in first.text_content()
+
+
+def _pages(pdf: Path) -> list[list[str]]:
+    text = subprocess.run([PDFTOTEXT, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = [[" ".join(line.split()) for line in page.splitlines() if line.strip()] for page in text.split("\f")]
+    return [p for p in pages if p]
+
+
+def test_every_brief_prints_on_two_a4_pages_at_most(small_bundle: Path, tmp_path: Path) -> None:
+    for brief in sorted(small_bundle.glob("*/brief.html")):
+        pdf = tmp_path / f"{brief.parent.name}.pdf"
+        chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", brief.as_uri())
+        pages = _pages(pdf)
+        assert 1 <= len(pages) <= 2, f"{brief.parent.name}: {len(pages)} pages"
+        assert "Summary of findings" in pages[0] and any("How to read it" in p for p in pages)
+
+
+@pytest.mark.parametrize("unit", ["all", "bexley"])
+def test_no_printed_page_holds_only_a_heading(small_bundle: Path, tmp_path: Path, unit: str) -> None:
+    page = small_bundle / unit / "report.html"
+    pdf = tmp_path / "report.pdf"
+    chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
+    doc = lxml_html.fromstring(page.read_text())
+    headings = {" ".join(h.text_content().split()) for h in doc.xpath("//h1 | //h2 | //h3")}
+    pages = _pages(pdf)
+    assert len(pages) > 5
+    assert "Summary of findings" in pages[0]  # the title never stands alone on page 1
+    only_headings = [p for p in pages if all(any(line in h for h in headings) for line in p)]
+    assert not only_headings, only_headings

@@ -179,6 +179,7 @@ def test_archive(study: Path, tmp_path: Path) -> None:
         assert sha256(out / item["path"]) == item["sha256"]
     assert not ANY_ID.search(json.dumps(manifest))
     assert main(["archive", str(study), "--out", str(out)]) == 2  # never overwrites an archive
+    assert main(["validate", str(out)]) == 0  # `kitbag validate` knows an archive by its manifest
 
 
 def test_killed_archive_leaves_no_row_level_copy_after_the_rerun(study: Path, tmp_path: Path) -> None:

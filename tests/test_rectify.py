@@ -67,7 +67,11 @@ def test_a_correction_that_breaks_a_contract_writes_nothing(study: Path, tmp_pat
     corrections(study, tmp_path / "c.csv", gender="robot")
     before = snapshot(study)
     assert main(["rectify", str(study), str(tmp_path / "c.csv"), "--apply"]) == 1
-    assert "would break the study's contracts" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "would break the study's contracts" in err
+    # the refused correction by its line and the rule it breaks, in words; never its value
+    assert "line 2 (children.csv, gender: one of female, male, other, not_recorded)" in err
+    assert "line 3" not in err and "robot" not in err
     assert snapshot(study) == before
     assert not list(study.parent.glob(f".{study.name}.rectify-check-*"))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from data_contracts.errors import UnusableInput
 from data_contracts.participants import BY_POPULATION, Participant
 from kitbag_analysis.analysis.scoring import score_measures
 from kitbag_analysis.analysis.windows import (
@@ -149,6 +150,22 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
 )
 OUTCOME_BY_NAME = {o.name: o for o in OUTCOMES}
+
+
+class UnknownOutcome(UnusableInput, KeyError):
+    """An outcome name the analysis plan does not have (a KeyError too, for callers that look up)."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+def outcome_named(name: str) -> Outcome:
+    """The outcome called ``name``; an unknown name is refused listing the valid ones."""
+    try:
+        return OUTCOME_BY_NAME[name]
+    except KeyError:
+        valid = ", ".join(OUTCOME_BY_NAME)
+        raise UnknownOutcome(f"unknown outcome {name!r}; the outcomes of the analysis plan are: {valid}.") from None
 
 
 def _people(study: Study, population: Participant) -> pd.DataFrame:

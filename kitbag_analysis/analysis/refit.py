@@ -21,7 +21,7 @@ from patsy import dmatrices
 from scipy import stats
 
 from kitbag_analysis.analysis.models import ICC_FLOOR, Z95, gls_at, reml_maximum
-from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME, POPULATIONS, analysis_frame
+from kitbag_analysis.analysis.outcomes import POPULATIONS, analysis_frame, outcome_named
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import ALL, restrict
 
@@ -43,7 +43,7 @@ class Refit:
 
 def plan_formula(outcome: str, unit: str) -> str:
     """The analysis plan's model for ``outcome`` in ``unit`` as a formula."""
-    o = OUTCOME_BY_NAME[outcome]
+    o = outcome_named(outcome)
     terms = ["arm"] + (["baseline"] if o.kind != "count" else []) + [f"C({c})" for c in o.covariates]
     if unit == ALL:
         terms.append("C(local_authority)")
@@ -52,7 +52,7 @@ def plan_formula(outcome: str, unit: str) -> str:
 
 def refit_frame(study: Study, unit: str, outcome: str) -> pd.DataFrame:
     """The outcome's analysis frame joined with the participants' own columns (by id)."""
-    o = OUTCOME_BY_NAME[outcome]
+    o = outcome_named(outcome)
     view = restrict(study, unit)
     frame = analysis_frame(view, o)
     people = view[POPULATIONS[o.population].file].rename(columns={POPULATIONS[o.population].id_column: "id"})
@@ -62,7 +62,7 @@ def refit_frame(study: Study, unit: str, outcome: str) -> pd.DataFrame:
 
 def refit(study: Study, unit: str, outcome: str, formula: str | None = None) -> Refit:
     """Fit ``formula`` (default: the plan's) to ``outcome`` in ``unit`` by the rules of §4."""
-    o = OUTCOME_BY_NAME[outcome]
+    o = outcome_named(outcome)
     formula = formula or plan_formula(outcome, unit)
     data = refit_frame(study, unit, outcome)
     for column in data.columns:  # patsy reads text as categories; Arrow strings as plain objects

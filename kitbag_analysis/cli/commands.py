@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kitbag_analysis.errors import KitbagError
+from kitbag_analysis.errors import KitbagError, UnusableInput
 
 DEFAULT_STUDY = Path("data/synthetic")
 DEFAULT_DEMO_OUT = Path("reports/demo")
@@ -34,20 +34,42 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 # --- commands -----------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     from data_contracts import validate_study
+    from data_contracts.validate import is_archive
 
     started = time.perf_counter()
     validated = validate_study(args.study)
     report = validated.report
     seconds = time.perf_counter() - started
+    kind = " of a long-term archive" if is_archive(Path(args.study)) else ""
     if report.ok:
         rows = sum(len(f) for f in validated.frames.values())
         out.print(
-            f"[green]OK[/] {args.study}: every contract holds "
+            f"[green]OK[/] {args.study}: every contract{kind} holds "
             f"({len(validated.frames)} files, {rows:,} rows, {seconds:.2f} s)."
         )
-        return 0
-    print_failures(report)
-    return 1
+    else:
+        print_failures(report)
+    if not kind:
+        _warn_pending_erasure(args.study, validated)
+    return 0 if report.ok else 1
+
+
+def _warn_pending_erasure(study: Path, validated) -> None:  # noqa: ANN001 - a ValidatedStudy
+    """A warning (never a failure) when participants who withdrew before the analysis phase
+    still have rows: the erasure `kitbag erase` would carry out is pending."""
+    from kitbag_analysis.rights.erase import pending_erasure
+
+    try:
+        pending = pending_erasure(validated.frames, validated.settings.analysis_phase_start)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return  # frames too broken to tell: the folder's own failures were reported above
+    if pending:
+        counts = ", ".join(f"{kind}: {n:,}" for kind, n in pending.items())
+        err.print(
+            f"[yellow]Warning[/]: an erasure is pending in {escape(str(study))}: participants who withdrew before "
+            f"the analysis phase still have rows ({counts}). Run `kitbag erase {escape(str(study))}` to see the "
+            "plan and `--apply` to carry it out."
+        )
 
 
 def _shown(name: str) -> str:
@@ -374,13 +396,16 @@ def cmd_rectify(args: argparse.Namespace) -> int:
 def cmd_export_subject(args: argparse.Namespace) -> int:
     import json
 
+    from kitbag_analysis import atomic
     from kitbag_analysis.rights.access import export_subject
 
+    if args.out and args.out.exists() and not args.force:
+        raise UnusableInput(f"{args.out} exists; choose a new file or add --force to replace it.")
     record = export_subject(args.study, args.id)
     text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
-        out.print(f"Wrote every row held for the pseudonym to {args.out}.")
+        atomic.write_private_text(args.out, text)  # mode 0600: one person's rows
+        out.print(f"Wrote every row held for the pseudonym to {args.out} (readable by you only).")
     else:
         sys.stdout.write(text)
     return 0
@@ -662,7 +687,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export-subject", cmd_export_subject, "every row held for one pseudonym, as JSON")
     p.add_argument("study", type=Path, help=STUDY_HELP)
     p.add_argument("id", help="the pseudonym: C, P or F and 16 hex digits")
-    p.add_argument("--out", type=Path, default=None, help="write to this file (None: standard output)")
+    p.add_argument("--out", type=Path, default=None, help="write to this file, mode 0600 (None: standard output)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
 
     p = add("retention", cmd_retention, "every category's retention clock: what is due, and when")
     p.add_argument("study", type=Path, help=STUDY_HELP)
@@ -698,7 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="the key file to create (mode 0600)")
 
     p = add("pseudonymise", cmd_pseudonymise, "an LA's raw extracts to its study folder, with keyed pseudonyms")
-    p.add_argument("raw", type=Path, help="the raw folder (study-data.md, Intake)")
+    p.add_argument("raw", type=Path, help="the raw folder an LA exports (README: Intake)")
     p.add_argument("--key", type=Path, required=True, help="the LA's key file (`kitbag key new`)")
     p.add_argument("--la", required=True, help="the LA's slug, e.g. bexley")
     p.add_argument("--out", type=Path, required=True, help="a new or empty folder for the LA's study folder")

@@ -152,7 +152,7 @@ def _columns(export: Path, frame: pd.DataFrame, mapping: dict[str, str], populat
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise UnusableInput(
             f"{export}: has no column for {', '.join(missing[:3])}{more}; name the export's columns as "
-            "study-data.md does or map them with --map (a TOML table of export column = item)."
+            "the data dictionary does (`kitbag docs`) or map them with --map (a TOML table of export column = item)."
         )
     return chosen
 

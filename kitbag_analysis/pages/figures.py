@@ -8,6 +8,7 @@ of benefit is marked (for every outcome here, lower is better except self-effica
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 
 import matplotlib
@@ -16,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator  # noqa: E402
 
 from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME  # noqa: E402
 from kitbag_analysis.sdc.cells import PublishedEffect  # noqa: E402
@@ -23,15 +25,52 @@ from kitbag_analysis.sdc.cells import PublishedEffect  # noqa: E402
 G_AXIS = "Hedges' g (Kitbags − control); 0 = no difference"
 RATIO_AXIS = "rate or odds ratio (Kitbags / control, log scale); 1 = no difference"
 BLUE, GREY = "#1f5f8b", "#777777"
-plt.rcParams.update({"font.size": 11, "axes.titlesize": 12})
+plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "svg.hashsalt": "kitbag", "svg.fonttype": "path"})
+# Ticks a ratio axis may carry: plain decimals, symmetric around 1 on the log scale where it reads.
+RATIO_TICKS = (0.05, 0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0)
+MAX_RATIO_TICKS = 7  # at most this many labels on a ratio axis (7.5 in wide: they never overlap)
+
+
+def svg(fig: Figure) -> bytes:
+    """The figure as SVG bytes (crisp at any zoom and in print; deterministic: fixed ids, no
+    date), and closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 def png(fig: Figure) -> bytes:
-    """The figure as PNG bytes (embedded in the report), and closed."""
+    """The figure as PNG bytes, for ACRO's record (ACRO refuses SVG files); the figure stays open."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return buffer.getvalue()
+
+
+def ratio_ticks(low: float, high: float, most: int = MAX_RATIO_TICKS) -> list[float]:
+    """Plain-decimal ticks for a log ratio axis from ``low`` to ``high``: 1 always, then the
+    declared ticks inside the range, thinned (keeping 1) until at most ``most`` remain and
+    neighbours are at least a ``most``-th of the axis apart on the log scale."""
+    inside = [t for t in RATIO_TICKS if low <= t <= high] or [1.0]
+    span = math.log(high / low) if high > low > 0 else 1.0
+    gap = span / most
+    kept = [1.0] if 1.0 in inside else [inside[0]]
+    for side in ([t for t in inside if t > kept[0]], [t for t in reversed(inside) if t < kept[0]]):
+        last = kept[0]
+        for t in side:
+            if abs(math.log(t / last)) >= gap:
+                kept.append(t)
+                last = t
+    return sorted(kept)
+
+
+def _ratio_axis(ax: Axes) -> None:
+    """A log axis labelled with plain decimals (0.5, 0.8, 1, 1.25 …), no minor labels."""
+    low, high = ax.get_xlim()
+    ax.xaxis.set_major_locator(FixedLocator(ratio_ticks(low, high)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _benefit(outcome: str) -> str:
@@ -44,6 +83,9 @@ def _draw(ax: Axes, effects: Sequence[PublishedEffect], ratio: bool) -> None:
     ax.axvline(1.0 if ratio else 0.0, color=GREY, lw=1, ls="--")
     if ratio:
         ax.set_xscale("log")
+        values = [v for e in effects for v in (e.ci_low, e.ci_high)] + [1.0]
+        ax.set_xlim(min(values) / 1.15, max(values) * 1.15)
+        _ratio_axis(ax)
     ax.set_yticks(range(len(effects)), [f"{e.label}\n(better: {_benefit(e.outcome)})" for e in effects])
     ax.set_ylim(len(effects) - 0.5, -0.5)
     ax.set_xlabel(RATIO_AXIS if ratio else G_AXIS)
@@ -105,4 +147,4 @@ def alt_text(effects: Sequence[PublishedEffect]) -> str:
     return "; ".join(f"{e.label}: {e.value:.2f} (95% CI {e.ci_low:.2f} to {e.ci_high:.2f})" for e in effects)
 
 
-__all__ = ["G_AXIS", "RATIO_AXIS", "alt_text", "forest", "png", "population_effects"]
+__all__ = ["G_AXIS", "RATIO_AXIS", "alt_text", "forest", "png", "population_effects", "ratio_ticks", "svg"]

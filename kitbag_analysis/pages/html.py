@@ -30,9 +30,10 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(f"{template}.html.j2").render(**context)
 
 
-def figure(png: bytes, alt: str, caption: str) -> str:
-    """An embedded PNG figure with alt text and a caption (no file, no network)."""
-    data = base64.b64encode(png).decode("ascii")
+def figure(svg: bytes, alt: str, caption: str) -> str:
+    """An embedded SVG figure with alt text and a caption (no file, no network; crisp at any
+    zoom and in print)."""
+    data = base64.b64encode(svg).decode("ascii")
     return render("figure", data=data, alt=alt, caption=caption)
 
 

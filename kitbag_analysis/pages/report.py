@@ -54,7 +54,7 @@ class Report:
     stamp: dict[str, Any]
     pattern: Pattern | None = None
     per_unit: dict[str, list[PublishedEffect]] = field(default_factory=dict)
-    figures: dict[str, bytes] = field(default_factory=dict)  # PNGs as shown, for the output checker
+    figures: dict[str, bytes] = field(default_factory=dict)  # PNG copies of the figures shown, for ACRO's record
 
     @property
     def threshold(self) -> int:
@@ -153,10 +153,97 @@ def write_outputs(report: Report, results_path: str | Path = "", sdc_dir: str | 
         results_path = Path(results_path)
         atomic.write_text(results_path, json.dumps(report.analysis.results.to_json(), indent=2) + "\n")
         atomic.write_text(results_path.with_name("release.json"), json.dumps(release_json(report), indent=2) + "\n")
+    if results_path:
+        atomic.write_text(Path(results_path).with_name(BRIEF), brief_html(report))
     if sdc_dir:
         from kitbag_analysis.sdc.output_checker import write_record
 
-        write_record(report, sdc_dir)
+        summary = write_record(report, sdc_dir)
+        atomic.write_text(Path(sdc_dir) / "summary.html", sdc_summary_html(report, summary))
+
+
+BRIEF = "brief.html"
+
+
+def brief_figure_html(report: Report) -> str:
+    """The brief's one figure: every published effect of the unit (a g panel, a ratio panel)."""
+    from dataclasses import replace as with_label
+
+    from kitbag_analysis.pages.figures import alt_text, population_effects, svg
+
+    effects = [
+        with_label(e, label=f"{e.label} ({population_label(e.population).lower()})") for e in report.release.effects
+    ]
+    fig = population_effects(effects, f"Effect of Kitbags ({report.unit_name})")
+    if fig is None:
+        return ""
+    caption = "Scores: Hedges' g (0 = no difference). Counts and referral: ratio on a log scale (1 = no difference)."
+    return html.figure(svg(fig), f"Effect estimates with 95% CIs. {alt_text(effects)}", caption)
+
+
+def brief_html(report: Report) -> str:
+    """``<unit>/brief.html``: the summary of findings, the flow, one figure and how to read them,
+    from the release only (two A4 pages at most in print)."""
+    from kitbag_analysis.sdc.release_tables import VERDICT_RULE
+
+    return html.render(
+        "brief",
+        run_id=report.stamp.get("run_id", ""),
+        study_name=report.study.settings.name,
+        unit_name=report.unit_name,
+        stamp=stamp_compact_html(report, "the whole audit stamp is at the end of the effectiveness report"),
+        summary=report.release.tables["summary"],
+        flow=report.release.tables[FLOW],
+        figure=brief_figure_html(report),
+        verdict_rule=VERDICT_RULE,
+        suppressed=SUPPRESSED,
+        threshold=report.threshold,
+    )
+
+
+def ledger_status(study: Study) -> str:
+    """What the study's release ledger says (the output checker's page)."""
+    path = Path(study.path) / "release_ledger.json"
+    if not path.is_file():
+        return "no earlier releases (the study has no release_ledger.json)"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "release_ledger.json is present but unreadable"
+    releases = data.get("releases") if isinstance(data, dict) else data
+    if isinstance(releases, list):
+        return f"{len(releases)} earlier release(s) recorded; this release's audit counts them as published"
+    return "release_ledger.json is present"
+
+
+def sdc_summary_html(report: Report, summary: dict[str, Any]) -> str:
+    """``<unit>/sdc/summary.html``: the output checker's summary.json as a page."""
+    from collections import Counter
+
+    from kitbag_analysis.sdc.output_checker import WHY
+
+    by_table: dict[str, list[dict]] = {}
+    for cell in summary.get("suppressed", []):
+        title = report.release.tables[cell["table"]].title if cell["table"] in report.release.tables else cell["table"]
+        by_table.setdefault(title, []).append(cell)
+    acro = summary.get("acro", {})
+    statuses = acro.get("statuses", {})
+    checked = acro.get("checks", {})
+    items = [(name, {"status": status, "summary": checked.get(name, "")}) for name, status in statuses.items()]
+    return html.render(
+        "sdc_summary",
+        run_id=report.stamp.get("run_id", ""),
+        study_name=report.study.settings.name,
+        unit_name=report.unit_name,
+        stamp=stamp_compact_html(report, "the whole audit stamp is at the end of the effectiveness report"),
+        s=summary,
+        kinds=dict(Counter(c["why"] for c in summary.get("suppressed", []))),
+        by_table=by_table,
+        why=WHY,
+        ledger=ledger_status(report.study),
+        acro=items,
+        acro_counts=dict(Counter(statuses.values())),
+    )
 
 
 def release_json(report: Report) -> dict[str, Any]:
@@ -224,6 +311,21 @@ def stamp_html(report: Report) -> str:
     return html.render("stamp", rows=rows, dirty=dirty, run_id=st.get("run_id", ""))
 
 
+def stamp_compact_html(report: Report, where: str = "the whole audit stamp is at the end of this page") -> str:
+    """The audit stamp in one line for the top of a page (run, date, version, commit)."""
+    st = report.stamp
+    commit = str(st.get("git_commit") or "")[:12]
+    return html.render(
+        "stamp_compact",
+        run_id=st.get("run_id", ""),
+        created=st.get("created_at", ""),
+        version=st.get("tool_version", ""),
+        commit=commit,
+        dirty=bool(st.get("git_dirty")),
+        where=where,
+    )
+
+
 def section_html(report: Report, *names: str, heading: str = "", intro: str = "", first: bool = False) -> str:
     """One or more of the release's tables under a heading (an impact table of a removed or
     stopped evaluation reads "not done", analysis-plan.md §9)."""
@@ -251,8 +353,8 @@ def consort_html(report: Report, heading: str = "") -> str:
 
 
 def population_figures_html(report: Report) -> str:
-    """One figure per population, from the published effects only (PNG embedded, alt text)."""
-    from kitbag_analysis.pages.figures import alt_text, png, population_effects
+    """One figure per population, from the published effects only (SVG embedded, alt text)."""
+    from kitbag_analysis.pages.figures import alt_text, png, population_effects, svg
 
     parts = []
     for population in dict.fromkeys(o.population for o in OUTCOMES):
@@ -260,7 +362,8 @@ def population_figures_html(report: Report) -> str:
         fig = population_effects(effects, f"{population_label(population)}: effect of Kitbags ({report.unit_name})")
         if fig is None:
             continue
-        report.figures[f"figure_{population}"] = data = png(fig)
+        report.figures[f"figure_{population}"] = png(fig)
+        data = svg(fig)
         alt = f"{population_label(population)}: effect estimates with 95% CIs. {alt_text(effects)}"
         caption = (
             "Scores: Hedges' g (0 = no difference). Counts and referral: ratio on a log scale (1 = no difference)."
@@ -271,7 +374,7 @@ def population_figures_html(report: Report) -> str:
 
 def forest_html(report: Report) -> str:
     """The forest plot of Hedges' g across units (the pooled report only)."""
-    from kitbag_analysis.pages.figures import alt_text, forest, png
+    from kitbag_analysis.pages.figures import alt_text, forest, png, svg
 
     if not report.per_unit:
         return ""
@@ -279,7 +382,8 @@ def forest_html(report: Report) -> str:
     fig = forest(report.per_unit, names)
     if fig is None:
         return ""
-    report.figures["figure_forest"] = data = png(fig)
+    report.figures["figure_forest"] = png(fig)
+    data = svg(fig)
     alt = "Forest plot of Hedges' g by local authority with the pooled estimate. " + alt_text(
         [e for effects in report.per_unit.values() for e in effects if e.measure == "hedges_g"]
     )
@@ -319,6 +423,7 @@ def methods_html(report: Report) -> str:
         subgroup_least=subgroup_least(s.sdc_threshold),
         glossary=glossary,
         ww=_whatworks_methods(report),
+        verdict_rule=pb.VERDICT_RULE,
     )
 
 
@@ -364,4 +469,16 @@ def contract_status_html(report: Report) -> str:
     return html.render("contract_status", ok=validation.ok, files=len(report.study.frames), failures=None)
 
 
-__all__ = ["Report", "build", "header_html", "impact_html", "load", "stamp_html", "write_outputs"]
+__all__ = [
+    "BRIEF",
+    "Report",
+    "brief_html",
+    "build",
+    "header_html",
+    "impact_html",
+    "load",
+    "sdc_summary_html",
+    "stamp_compact_html",
+    "stamp_html",
+    "write_outputs",
+]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from data_contracts import CONTRACTS, ContractViolation, UnusableInput, validate_study
 from data_contracts.reading import locate, read_text
-from data_contracts.schemas import ARCHIVE_CONTRACTS
+from data_contracts.schemas import ARCHIVE_CONTRACTS, ARCHIVE_MARKER
 from data_contracts.settings import SETTINGS_FILE
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
@@ -16,7 +16,7 @@ from kitbag_analysis.failpoints import failpoint
 from kitbag_analysis.rights.folder import load_everyone, now, rows_holding
 from kitbag_analysis.study.load import excluded_ids
 
-ARCHIVE_MANIFEST = "archive_manifest.json"
+ARCHIVE_MANIFEST = ARCHIVE_MARKER  # its presence tells `kitbag validate` the folder is an archive
 
 
 def archive(study_dir: str | Path, out: str | Path) -> dict:
@@ -45,6 +45,7 @@ def archive(study_dir: str | Path, out: str | Path) -> dict:
         if not checked.ok:
             raise ContractViolation(f"the archive copy fails its contracts: {checked.summary()}", checked)
         manifest = {
+            "kind": "kitbag long-term archive (validate checks it against the archive's contracts)",
             "created_at": now(),
             "source": {
                 "study": study.settings.name,

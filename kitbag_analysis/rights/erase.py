@@ -8,6 +8,7 @@ valid. The journal holds counts and hashes, never ids.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,22 @@ def plan_erasure(study_dir: str | Path) -> ErasurePlan:
         for name in p.files:
             rows[locate(study.path, name).name] = int(study[name][p.id_column].isin(ids[p.type]).sum())
     return ErasurePlan(counts, present, rows, kept, ids)
+
+
+def pending_erasure(frames: Mapping[str, pd.DataFrame], analysis_phase_start: object) -> dict[str, int]:
+    """Participants who withdrew before ``analysis_phase_start`` and still have rows in their
+    participant file, per type (only types with any): what `erase` would remove. Reads the
+    validated frames only; changes nothing (`kitbag validate` warns with it)."""
+    latest = latest_status(frames["consent"])
+    start = pd.Timestamp(analysis_phase_start)
+    before = latest.loc[(latest["status"] == "withdrawn") & (latest["status_changed_on"] < start)]
+    found = {}
+    for p in PARTICIPANTS:
+        ids = before.loc[before["participant_type"] == p.type, "participant_id"]
+        n = int(frames[p.file][p.id_column].isin(ids).sum())
+        if n:
+            found[p.type] = n
+    return found
 
 
 def _write_filtered(source: Path, keep: pd.Series, target: Path) -> None:
@@ -148,4 +165,12 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
     return journal.complete(pending, "erased_at")
 
 
-__all__ = ["ERASURE_LOG", "ErasurePlan", "apply_erasure", "interrupted_erasure", "plan_erasure", "remove_staging"]
+__all__ = [
+    "ERASURE_LOG",
+    "ErasurePlan",
+    "apply_erasure",
+    "interrupted_erasure",
+    "pending_erasure",
+    "plan_erasure",
+    "remove_staging",
+]

@@ -39,6 +39,9 @@ class RectificationPlan:
 
     changes: dict[str, dict[str, int]]  # file name -> column -> rows corrected
     edits: dict[str, list[tuple[int, str, str | None]]] = field(default_factory=dict, repr=False)
+    # (file name, 0-based row, column) -> the correction's line in the corrections file
+    lines: dict[tuple[str, int, str], int] = field(default_factory=dict, repr=False)
+    source: str = ""  # the corrections file, as named on the command line
 
     @property
     def total(self) -> int:
@@ -78,6 +81,7 @@ def plan_rectification(study_dir: str | Path, corrections: str | Path) -> Rectif
     texts: dict[str, pd.DataFrame] = {}
     changes: dict[str, dict[str, int]] = {}
     edits: dict[str, list[tuple[int, str, str | None]]] = {}
+    lines: dict[tuple[str, int, str], int] = {}
     for line, c in enumerate(frame.to_dict("records"), start=2):
         where = f"{corrections}, line {line}"
         name = c["file"].removesuffix(".csv").removesuffix(".parquet")
@@ -103,9 +107,10 @@ def plan_rectification(study_dir: str | Path, corrections: str | Path) -> Rectif
                 f"{' and key' if keys else ''} (the id is not repeated here)."
             )
         edits.setdefault(name, []).append((int(rows[0]), c["column"], c["new_value"] or None))
+        lines[(path.name, int(rows[0]), c["column"])] = line
         changes.setdefault(path.name, {}).setdefault(c["column"], 0)
         changes[path.name][c["column"]] += 1
-    return RectificationPlan(changes, edits)
+    return RectificationPlan(changes, edits, lines, str(corrections))
 
 
 def _write_corrected(source: Path, edits: list[tuple[int, str, str | None]], target: Path) -> None:
@@ -150,7 +155,7 @@ def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict 
         for name, path in files.items()
     }
     try:
-        _check_staged(study_dir, files, staged)
+        _check_staged(study_dir, files, staged, plan)
         failpoint("rectify:checked")
         if pending is None:
             pending = journal.begin(
@@ -168,8 +173,26 @@ def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict 
     return journal.complete(pending, "rectified_at")
 
 
-def _check_staged(study_dir: Path, files: dict[str, Path], staged: dict[str, Path]) -> None:
-    """Validate the folder as it would be after the renames; refuse (nothing written) if it fails."""
+def refused_lines(plan: RectificationPlan, failures: list) -> list[str]:
+    """Each correction line the staged folder's failures fall on, with the rule it breaks:
+    ``line 3 (children.csv, birth_year_month: in the form YYYY-MM …)``. A failure on a row no
+    correction touched (a rule across files) is named by its file, column and rule alone."""
+    named: dict[str, int] = {}
+    for f in failures:
+        hit = [
+            line
+            for (file, row, column), line in plan.lines.items()
+            if file == f.file and row + 1 in f.rows and (column == f.column or column in f.column.split("+"))
+        ] or [line for (file, row, _c), line in plan.lines.items() if file == f.file and row + 1 in f.rows]
+        rule = f"{f.file}, {f.column}: {f.check}"
+        for line in sorted(set(hit)) or [None]:
+            named[f"line {line} ({rule})" if line else f"({rule})"] = line or 1 << 30
+    return sorted(named, key=named.__getitem__)
+
+
+def _check_staged(study_dir: Path, files: dict[str, Path], staged: dict[str, Path], plan: RectificationPlan) -> None:
+    """Validate the folder as it would be after the renames; refuse (nothing written) if it
+    fails, naming the correction line and the rule it breaks."""
     with atomic.staging_dir(study_dir, "rectify-check") as check:
         for path in study_dir.iterdir():
             if path.is_file() and not path.name.startswith("."):
@@ -179,10 +202,10 @@ def _check_staged(study_dir: Path, files: dict[str, Path], staged: dict[str, Pat
             os.link(tmp, check / files[name].name)
         report = validate_study(check).report
     if not report.ok:
-        summary = report.summary().replace(str(check), str(study_dir))
+        named = "; ".join(refused_lines(plan, report.failures))
         raise ContractViolation(
-            f"the corrections would break the study's contracts ({summary}); nothing was written "
-            f"(`kitbag validate` names file, column and row once applied by hand).",
+            f"{plan.source or 'the corrections'}: refused, nothing was written: {named} "
+            "would break the study's contracts (the value is not repeated here).",
             report,
         )
 

@@ -10,6 +10,7 @@ from kitbag_analysis.atomic import sha256
 from kitbag_analysis.pages import html
 from kitbag_analysis.pages.report import impact_html
 from kitbag_analysis.runs.unit import ERROR_FILE, UnitOutcome
+from kitbag_analysis.sdc.release_tables import VERDICT_RULE
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import ALL
 
@@ -18,9 +19,11 @@ INDEX = "index.html"
 
 
 def write_index(folder: Path, study: Study, outcomes: list[UnitOutcome], stamp: dict) -> None:
-    """index.html: every unit with its status, headline effects and links; the run's date."""
+    """index.html: the summary of findings of every unit (the pooled trial first) with verdict
+    words, links to the published pages only, and the run's compact stamp."""
+
     units = []
-    for o in outcomes:
+    for o in sorted(outcomes, key=lambda o: o.unit != ALL):  # the pooled trial first
         name = "All local authorities (pooled trial)" if o.unit == ALL else study.settings.local_authorities[o.unit]
         units.append(
             {
@@ -38,8 +41,8 @@ def write_index(folder: Path, study: Study, outcomes: list[UnitOutcome], stamp: 
         study_name=study.settings.name,
         units=units,
         stamp=stamp,
-        manifest=MANIFEST,
         impact=impact_html(study),
+        verdict_rule=VERDICT_RULE,
     )
     atomic.write_text(folder / INDEX, page)
 

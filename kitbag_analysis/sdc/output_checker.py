@@ -22,7 +22,7 @@ from kitbag_analysis import atomic
 from kitbag_analysis.analysis.labels import level_label
 from kitbag_analysis.analysis.names import BASELINE, EFFECTIVENESS
 from kitbag_analysis.analysis.tables import categorical_characteristics
-from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey, Release
+from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey, Release, Table
 from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF
 
 if TYPE_CHECKING:
@@ -90,6 +90,60 @@ def _acro_flags(report: Report, session) -> list[str]:  # noqa: ANN001 - an ACRO
     return problems
 
 
+def _count_table(table: Table) -> tuple[pd.DataFrame, int] | None:
+    """A published table's counts of people as ACRO's person-level input: one row per person
+    counted in a shown cell (row label, column), for the rows whose every count is shown; and
+    how many rows were held back because a count is suppressed. None when it has no count."""
+    counts = [(i, j, c) for i, j, c in table.located() if c.measure == "n" and c.value is not None]
+    if not counts:
+        return None
+    located = pd.DataFrame(
+        {
+            "i": [i for i, _, _ in counts],
+            "column": [table.header[j] for _, j, _ in counts],
+            "n": [c.printed if not c.suppressed else -1 for _, _, c in counts],
+        }
+    )
+    held = located.groupby("i")["n"].transform("min") < 0
+    shown = located[~held]
+    labels = {
+        i: " / ".join([c for c in table.rows[i][: max(table.label_columns, 1)] if isinstance(c, str)] or [f"row {i}"])
+        for i in shown["i"].unique()
+    }
+    repeated = shown.loc[shown.index.repeat(shown["n"].astype(int))]
+    frame = pd.DataFrame({"row": repeated["i"].map(labels).to_numpy(), "column": repeated["column"].to_numpy()})
+    return frame, int(located.loc[held, "i"].nunique())
+
+
+def _acro_checks(report: Report, session) -> dict[str, str]:  # noqa: ANN001 - an ACRO session
+    """ACRO's own frequency-threshold verdict on each published table of counts of people, by
+    `acro.crosstab` over the counts as printed (mitigation off, so ACRO reports pass or fail
+    itself). Only shown counts reach ACRO: a row holding a suppressed count is held back, so
+    ACRO's record holds no cell the pages hide. Returns {output name: what ACRO checked}."""
+    checks = {}
+    mitigation = session.mitigation
+    session.suppress = False
+    try:
+        for name in (n for names in PAGE_TABLES.values() for n in names):
+            built = _count_table(report.release.tables[name])
+            if built is None or built[0].empty:
+                continue
+            frame, held = built
+            before = set(session.results.results)
+            session.crosstab(frame["row"], frame["column"])
+            uid = next(u for u in session.results.results if u not in before)
+            output = f"acro_{name}"
+            session.rename_output(uid, output)
+            checks[output] = (
+                f"ACRO's frequency threshold ({report.threshold}) on every count of people shown in "
+                f"{report.release.tables[name].title}"
+                + (f"; {held} row(s) holding {SUPPRESSED} not given to ACRO" if held else "")
+            )
+    finally:
+        session.mitigation = mitigation
+    return checks
+
+
 def _audit(report: Report) -> dict:
     """The pattern's proof for this unit: each suppressed count's feasible interval given
     everything every unit publishes, the counts of primary and secondary suppressions, the solver."""
@@ -116,6 +170,58 @@ def _audit(report: Report) -> dict:
             if k in mine
         ],
     }
+
+
+WHY = {
+    "primary": "primary: a count of people below the threshold",
+    "secondary": "secondary: hides a primary cell from published totals (coordinated pattern)",
+    "ledger": "ledger: protects a cell against an earlier release (the release ledger)",
+    "derived": "built on a suppressed count",
+}
+
+
+CUSTOM_OUTPUT = "a custom output: ACRO cannot check it, so it marks it for the output checker's review"
+
+
+def why_suppressed(report: Report) -> list[dict]:
+    """Every suppressed cell of the release with why, by table: a reason the pattern records per
+    cell (``Pattern.reasons``, or its ``ledger`` set: ``ledger``) wins; else primary or secondary;
+    a number built on counts is suppressed with the count it is built on."""
+    pattern = report.pattern
+    reasons: dict = dict(getattr(pattern, "reasons", {}) or {}) if pattern is not None else {}
+    # the ledger's cells (primary because of an earlier release), when the pattern records them
+    reasons = {key: "ledger" for key in getattr(pattern, "ledger", ()) or ()} | reasons
+    primary = pattern.primary if pattern is not None else frozenset()
+    secondary = pattern.secondary if pattern is not None else frozenset()
+    found = []
+    for table in report.release.tables.values():
+        for i, j, cell in table.located():
+            if not cell.suppressed:
+                continue
+            kind = reasons.get(cell.key) or (
+                "secondary"
+                if cell.key in secondary
+                else "primary"
+                if cell.key in primary or cell.measure == "n"
+                else "derived"
+            )
+            row = table.rows[i]
+            label = " / ".join(c for c in row[: table.label_columns] if isinstance(c, str)) or table.title
+            found.append({"table": table.name, "row": label, "column": table.header[j], "why": kind})
+    return found
+
+
+def narrowest(audit: dict) -> dict | None:
+    """The audit's narrowest feasible interval of a suppressed count (None when there is none)."""
+    widths = [
+        (i["hi"] - i["lo"], i)
+        for i in audit.get("intervals", [])
+        if i.get("hi") is not None and i.get("lo") is not None
+    ]
+    if not widths:
+        return None
+    width, item = min(widths, key=lambda w: w[0])
+    return {"cell": item["cell"], "width": round(width, 6)}
 
 
 def ledger_summary(pattern) -> dict:  # noqa: ANN001 - a Pattern
@@ -166,6 +272,7 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
             )
         with acro_session(report.threshold) as session:
             flagged = _acro_flags(report, session)
+            checks = _acro_checks(report, session)
             statuses = finalise(session, sdc_dir / "acro", custom)
     cells = report.release.cells()
     summary = {
@@ -185,11 +292,15 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
         "acro": {
             "record": "acro/results.json: ACRO's output-checking record of exactly the published tables and figures",
             "statuses": statuses,
+            "checks": checks
+            | {name: CUSTOM_OUTPUT for name in custom},
             "threshold_check": "every cell ACRO's threshold rule flags is suppressed"
             if not flagged
             else f"cells ACRO flags that the release shows: {flagged}",
         },
-        "audit": _audit(report),
+        "suppressed": why_suppressed(report),
+        "audit": (audit := _audit(report)),
+        "narrowest_interval": narrowest(audit),
         "release_candidates": ["report.html", "data_quality.html", "release.json"],
         "stays_inside": ["report.ipynb", "data_quality.ipynb", "results.json"],
     }

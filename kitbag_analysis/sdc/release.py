@@ -26,7 +26,7 @@ from kitbag_analysis.analysis.quality import attrition, completeness
 from kitbag_analysis.analysis.tables import follow_up_by_arm
 from kitbag_analysis.sdc import release_tables as pb
 from kitbag_analysis.sdc import whatworks_tables as pw
-from kitbag_analysis.sdc.cells import CellKey, Release, Shown
+from kitbag_analysis.sdc.cells import CellKey, Release
 from kitbag_analysis.sdc.rules import Publisher
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import unit_name
@@ -76,12 +76,15 @@ def follow_up(analysis: UnitAnalysis) -> dict[str, dict]:
 
 
 def headline(release: Release) -> list[list[str]]:
-    """The published effects as the index lists them: [outcome, effect as printed]."""
-    if EFFECTIVENESS not in release.tables:
+    """The summary of findings as the index lists it: [what was measured, in whom; effect as
+    printed; verdict words, or why there is no effect] (none where the impact evaluation was removed)."""
+    table = release.tables.get(SUMMARY)
+    if table is None:
         return []
-    table = release.tables[EFFECTIVENESS]
-    column = table.header.index("Effect size (95% CI)")
-    return [[row[0], row[column].text] for row in table.rows if isinstance(row[column], Shown)]
+    return [
+        [row[0], f"{row[1]} ({row[2]})", ""] if isinstance(row[1], str) else [row[0], row[1].text, row[2]]
+        for row in table.rows
+    ]
 
 
 __all__ = ["IMPACT_TABLES", "follow_up", "headline", "make_release"]

@@ -209,19 +209,41 @@ def _follow_up(pub: Publisher, r: OutcomeResult, arm: str, n: Cell, d: dict | No
     return Shown((pub.derived(key("%"), "percent", d["pct"], [n], small=small),), "{0}%")
 
 
-def direction(result: OutcomeResult, benefit: str) -> str:
-    """Favours Kitbags / favours control / no clear difference, from the CI and the outcome's
-    direction of benefit (lower or higher is better)."""
-    e = result.effect
-    if e.ci_low <= e.null <= e.ci_high:
-        return "no clear difference"
-    lower = e.ci_high < e.null
-    return "favours Kitbags" if lower == (benefit == "lower") else "favours control"
+VERDICT_RULE = (
+    "The direction is read from the 95% CI as printed: 'favours' only when the printed interval lies "
+    "wholly on one side of no difference without touching it; 'no clear difference' when the printed "
+    "interval touches or crosses no difference (so an interval whose exact bound falls just short of "
+    "no difference but prints as it reads 'no clear difference')."
+)
+FAVOURS_KITBAGS, FAVOURS_CONTROL, NO_CLEAR = "favours Kitbags", "favours control", "no clear difference"
+
+
+def direction(shown: Shown, null: float, benefit: str) -> str:
+    """Favours Kitbags / favours control / no clear difference, decided from the effect's 95% CI
+    **as printed** (`VERDICT_RULE`), so a verdict never contradicts the interval beside it; ''
+    when the interval is not printed."""
+    low, high = shown.parts[1].printed, shown.parts[2].printed
+    if shown.suppressed or not isinstance(low, float | int) or not isinstance(high, float | int):
+        return ""
+    if low <= null <= high:
+        return NO_CLEAR
+    lower = high < null
+    return FAVOURS_KITBAGS if lower == (benefit == "lower") else FAVOURS_CONTROL
+
+
+def not_estimable_text(result: OutcomeResult, model_column: object = "") -> str:
+    """Why an outcome has no effect on the page, in words (the summary and the index say it):
+    the reason it was not estimable, or why the effectiveness table does not show its model
+    (that table's model column says it, e.g. too few residual degrees of freedom)."""
+    if not result.ok:
+        return result.reason or "the model could not be estimated"
+    return model_column if isinstance(model_column, str) and model_column else "the model is not shown"
 
 
 def summary_table(results: Iterable[OutcomeResult], effectiveness: Table, benefit: dict[str, str]) -> Table:
     """Summary of findings: each outcome in plain English with its effect, direction and the
-    number analysed (the effectiveness table's own cells, so the same suppression holds)."""
+    number analysed (the effectiveness table's own cells, so the same suppression holds); an
+    outcome without an effect says why in the direction column."""
     by_label = {row[0]: row for row in effectiveness.rows}
     rows = []
     for r in results:
@@ -229,17 +251,17 @@ def summary_table(results: Iterable[OutcomeResult], effectiveness: Table, benefi
         what = f"{label}, in {population_label(r.population).lower()}"
         row = by_label[label]
         kit, con = row[2], row[4]
-        if isinstance(row[7], Shown):  # the effectiveness table shows the model
-            rows.append((what, row[7], direction(r, benefit[r.outcome]), kit, con))
+        effect = row[7]
+        if isinstance(effect, Shown):  # the effectiveness table shows the model
+            rows.append((what, effect, direction(effect, r.effect.null, benefit[r.outcome]), kit, con))
         else:
-            rows.append((what, "not estimable" if not r.ok else "not shown", "", kit, con))
+            rows.append((what, "not estimable" if not r.ok else "not shown", not_estimable_text(r, row[10]), kit, con))
     return Table(
         SUMMARY,
         "Summary of findings",
         ("What was measured, in whom", "Effect (95% CI)", "Direction", "Kitbags n", "Control n"),
         tuple(rows),
-        note="Hedges' g: 0 is no difference; rate and odds ratios: 1 is no difference. 'No clear difference' "
-        "when the 95% CI includes no difference.",
+        note="Hedges' g: 0 is no difference; rate and odds ratios: 1 is no difference. " + VERDICT_RULE,
         label_columns=1,
     )
 
@@ -334,10 +356,15 @@ def published_effects(results: Iterable[OutcomeResult], pub: Publisher) -> list[
 
 
 __all__ = [
+    "FAVOURS_CONTROL",
+    "FAVOURS_KITBAGS",
+    "NO_CLEAR",
+    "VERDICT_RULE",
     "attrition_table",
     "baseline_table",
     "completeness_table",
     "direction",
+    "not_estimable_text",
     "effect_shown",
     "effectiveness_table",
     "estimate_cells",
