@@ -7,7 +7,6 @@ Errors are one readable paragraph; a traceback only with --debug.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
@@ -448,8 +447,8 @@ def positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from kitbag_analysis import __version__
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks on error")
+    common = argparse.ArgumentParser(add_help=False)  # --debug before or after the command
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on error")
     parser = argparse.ArgumentParser(
         prog="kitbag",
         parents=[common],
@@ -457,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         "1 a finding (failed contract, verify or audit), 2 unusable input.",
     )
     parser.add_argument("--version", action="version", version=f"kitbag {__version__}")
+    parser.set_defaults(debug=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable, help_: str) -> argparse.ArgumentParser:
@@ -575,29 +575,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised where the process is so that every cleanup runs (exit 143)."""
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
+RUNS = ("batch", "report", "demo")  # the commands that publish a bundle
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    with contextlib.suppress(ValueError):  # only the main thread may set handlers
-        signal.signal(signal.SIGTERM, _terminate)
+    from kitbag_analysis.cli import signals
+
+    signals.during()
+    args = argparse.Namespace(debug="--debug" in (sys.argv[1:] if argv is None else argv), command="")
     try:
+        args = build_parser().parse_args(argv)
         return args.fn(args)
     except KitbagError as exc:
         if args.debug:
             raise
         err.print(f"kitbag {args.command}: {exc}", markup=False)
         return exc.exit_code
-    except (KeyboardInterrupt, Terminated) as exc:
-        run = args.command in ("batch", "report", "demo")
+    except (KeyboardInterrupt, signals.Terminated) as exc:
+        run = args.command in RUNS
         err.print(f"kitbag: interrupted;{' no report was published.' if run else ' stopped.'}", markup=False)
-        code = 143 if isinstance(exc, Terminated) else 130
+        code = signals.EXIT_CODES[signal.SIGTERM if isinstance(exc, signals.Terminated) else signal.SIGINT]
         if run:  # staging and the private folder are gone; the killed pool's threads need no join
             sys.stdout.flush()
             sys.stderr.flush()

@@ -4,32 +4,42 @@ only.
 
 - the output folder is locked for the run (a second run into it exits 2);
 - it must be empty, absent or a previous bundle of this tool, which is replaced as a whole;
+- the output folder may not be inside the study folder (the study's guards would read it);
 - the bundle is built in a sibling staging folder (never inside the output folder), so a killed
-  run leaves the previous bundle (or nothing) and a staging folder the next run removes;
-- the validated study reaches the kernels through a private folder outside it (`private_cache`);
+  run leaves the previous bundle (or nothing) and a staging folder the next run removes first;
+- the validated study and its suppression pattern travel with the tasks as bytes and reach the
+  kernels through in-memory files (`private_folder`): no row-level file on any disk;
+- the units' files come back to the run, which alone writes the bundle (a Dask worker needs no
+  shared disk); a lost worker, a full disk or a dead kernel fails the run and publishes nothing;
 - workers and their kernels die with the run; Ctrl-C or SIGTERM ends them and removes staging.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
+import pickle
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from kitbag_analysis import atomic
 from kitbag_analysis.errors import UnusableInput
+from kitbag_analysis.failpoints import failpoint
 from kitbag_analysis.pages.report import suppression_pattern
 from kitbag_analysis.runs.executors import executor_for
 from kitbag_analysis.runs.manifest import MANIFEST, write_index, write_manifest
-from kitbag_analysis.runs.private_folder import STUDY_FILE, private_folder
+from kitbag_analysis.runs.private_folder import remove_stale
 from kitbag_analysis.runs.stamp import TOOL, new_stamp
-from kitbag_analysis.runs.unit import NOTEBOOKS, UnitOutcome, run_unit
+from kitbag_analysis.runs.unit import NOTEBOOKS, UnitOutcome, run_unit, write_unit
 from kitbag_analysis.study.load import excluded, load_study
 from kitbag_analysis.study.units import check_unit
 
 STAGING_TAG = "staging"
+LEFTOVER_TAGS = (STAGING_TAG, "old")  # a killed run's staging; a killed publish's previous bundle
 
 
 @dataclass
@@ -68,23 +78,52 @@ def check_output_folder(out: Path) -> None:
         )
 
 
-@contextlib.contextmanager
-def output_lock(out: Path) -> Iterator[None]:
-    """Hold the output folder's lock (a file beside it) for the run; a second run exits 2."""
-    from filelock import FileLock, Timeout
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out.parent / f".{out.name}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
+def check_not_inside(study_dir: Path, out: Path) -> None:
+    """Refuse an output folder inside the study folder (or the study folder itself)."""
+    study, target = study_dir.resolve(), out.resolve()
+    if target == study or study in target.parents:
         raise UnusableInput(
-            f"{out}: another kitbag run is writing to this folder; wait for it to finish or choose another --out."
-        ) from None
+            f"{out}: the output folder is inside the study folder {study_dir}; the bundle would become part "
+            "of the study (its contracts and guards would read it). Choose a folder outside it."
+        )
+
+
+@contextlib.contextmanager
+def held(name: str, what: str) -> Iterator[None]:
+    """A lock named for ``name`` that leaves no file: an abstract Unix socket (Linux), held while
+    the process lives and released by the kernel however it ends (a SIGKILL included)."""
+    address = "\0kitbag-" + hashlib.sha256(name.encode()).hexdigest()[:32]
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        lock.bind(address)
+    except OSError:
+        lock.close()
+        raise UnusableInput(what) from None
     try:
         yield
     finally:
-        lock.release()
+        lock.close()
+
+
+@contextlib.contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold the output folder's lock for the run (no file beside it); a second run exits 2."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    where = os.path.join(os.path.realpath(out.parent), out.name)
+    with held(
+        f"output:{where}",
+        f"{out}: another kitbag run is writing to this folder; wait for it to finish or choose another --out.",
+    ):
+        yield
+
+
+def remove_leftovers(out: Path) -> None:
+    """What a killed run left beside the output folder (its staging, a previous bundle moved
+    aside by a killed publish) and stale private folders; called with the lock held."""
+    for tag in LEFTOVER_TAGS:
+        for leftover in _sibling_glob(out, tag):
+            atomic.remove_tree(leftover)
+    remove_stale()
 
 
 def run_batch(
@@ -102,11 +141,12 @@ def run_batch(
     Units run on the executor named ``executor`` (`runs.executors`; by default chosen from
     ``workers`` and ``scheduler``)."""
     study_dir, out = Path(study_dir), Path(out_dir).absolute()
+    check_not_inside(study_dir, out)
     check_output_folder(out)
     chosen = executor_for(executor, workers, scheduler)
     with output_lock(out):
-        for leftover in _sibling_glob(out, STAGING_TAG):  # a killed run's staging
-            atomic.remove_tree(leftover)
+        remove_leftovers(out)
+        failpoint("batch:locked")
         everyone = load_study(study_dir, apply_exclusions_=False)
         study = excluded(everyone)
         units = units or study.units
@@ -114,22 +154,28 @@ def run_batch(
             check_unit(study, unit)
         rows = {name: len(frame) for name, frame in everyone.frames.items()}
         stamp = new_stamp(study_dir, rows, list(NOTEBOOKS))
-        with private_folder(study) as private, atomic.staging_dir(out, STAGING_TAG) as staged:
-            # the study's suppression pattern, once for every unit (refused here, before any unit runs)
-            suppression_pattern(study, private / STUDY_FILE)
+        failpoint("batch:loaded")
+        # the study's suppression pattern, once for every unit (refused here, before any unit runs)
+        pattern = suppression_pattern(study)
+        payload = pickle.dumps({"study": study, "pattern": pattern}, protocol=pickle.HIGHEST_PROTOCOL)
+        failpoint("batch:pattern")
+        with atomic.staging_dir(out, STAGING_TAG) as staged:
             stamp_json = json.dumps(stamp)
-            jobs = [(str(study_dir), u, str(staged), stamp_json, str(private / STUDY_FILE)) for u in units]
+            jobs = [(str(study_dir.resolve()), u, stamp_json) for u in units]
             outcomes = []
-            for outcome in chosen.run(jobs, runner or run_unit):
+            for outcome in chosen.run(jobs, payload, runner or run_unit):
+                write_unit(staged, outcome)
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
+            failpoint("batch:collected")
             order = {u: k for k, u in enumerate(units)}
             outcomes.sort(key=lambda o: order[o.unit])
             write_index(staged, study, outcomes, stamp)
             write_manifest(staged, stamp, outcomes)
+            failpoint("batch:staged")
             atomic.publish_dir(staged, out)
     return BatchResult(out, outcomes)
 
 
-__all__ = ["BatchResult", "check_output_folder", "output_lock", "run_batch"]
+__all__ = ["BatchResult", "check_not_inside", "check_output_folder", "held", "output_lock", "run_batch"]
