@@ -113,7 +113,11 @@ def test_interrupted_between_renames_is_completed_with_the_announced_counts(refe
     with pytest.raises(erase.KitbagError):
         erase.apply_erasure(study, erase.plan_erasure(study))
     assert erase.interrupted_erasure(study)["rows_removed"] == expected["rows_removed"]
-    assert validate_study(study).report.ok  # dependent files first: still consistent
+    assert validate_study(study, finishing="erase").report.ok  # dependent files first: still consistent
+    half = validate_study(study).report  # ... but half-applied: every reader refuses it, naming the way out
+    assert [(f.file, f"kitbag erase {study} --apply" in f.check) for f in half.failures] == [
+        ("erasure_log.json", True)
+    ]
     monkeypatch.setattr(erase, "_replace", real)
     entry = erase.apply_erasure(study, erase.plan_erasure(study))
     assert entry["status"] == "completed" and entry["rows_removed"] == expected["rows_removed"]

@@ -52,9 +52,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _shown(name: str) -> str:
     """A file or column name as the failure table shows it: markup escaped, and never a name
     that looks like personal data."""
-    from data_contracts.guards import contains_identifier
+    from data_contracts.guards import withheld_name
 
-    return "(name not shown: it looks like personal data)" if contains_identifier(name) else escape(name)
+    return "(name not shown: it looks like personal data)" if withheld_name(name) else escape(name)
 
 
 def print_failures(report) -> None:  # noqa: ANN001 - ValidationReport
@@ -157,9 +157,11 @@ def _batch(
     )
     if result.failed:
         names = ", ".join(o.unit for o in result.failed)
+        log = f" Tracebacks (private, not published): {result.log}." if result.log else ""
         err.print(
             f"kitbag: {len(result.failed)} unit(s) failed ({names}); each left an error.txt "
-            "instead of a report. The other units completed."
+            f"instead of a report. The other units completed.{log}",
+            markup=False,
         )
         return 1
     return 0
@@ -181,8 +183,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from kitbag_analysis.errors import UnusableInput
     from kitbag_analysis.sdc.audit import audit_bundle
 
+    if not args.dir.is_dir():
+        raise UnusableInput(
+            f"{args.dir}: no such folder, so there is no bundle to audit (a run that was refused or failed "
+            "publishes nothing; its message said why)."
+        )
     result = audit_bundle(args.dir)
     lines = [
         f"[red]NARROW[/] {escape(n.key.label)}: pinned to an interval {n.width:.1f} wide (at least "

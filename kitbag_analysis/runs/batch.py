@@ -17,17 +17,15 @@ only.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pickle
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from kitbag_analysis import atomic
-from kitbag_analysis.errors import UnusableInput
+from kitbag_analysis.errors import ReleaseRefused, RunFailed, UnusableInput
 from kitbag_analysis.failpoints import failpoint
 from kitbag_analysis.pages.report import suppression_pattern
 from kitbag_analysis.runs.executors import executor_for
@@ -35,7 +33,7 @@ from kitbag_analysis.runs.manifest import MANIFEST, write_index, write_manifest
 from kitbag_analysis.runs.private_folder import remove_stale
 from kitbag_analysis.runs.stamp import TOOL, new_stamp
 from kitbag_analysis.runs.unit import NOTEBOOKS, UnitOutcome, run_unit, write_unit
-from kitbag_analysis.study.load import excluded, load_study
+from kitbag_analysis.study.load import Study, excluded, load_study
 from kitbag_analysis.study.units import check_unit
 
 STAGING_TAG = "staging"
@@ -46,6 +44,7 @@ LEFTOVER_TAGS = (STAGING_TAG, "old")  # a killed run's staging; a killed publish
 class BatchResult:
     out_dir: Path
     outcomes: list[UnitOutcome]
+    log: Path | None = None  # the private log of failed units' tracebacks
 
     @property
     def failed(self) -> list[UnitOutcome]:
@@ -89,32 +88,54 @@ def check_not_inside(study_dir: Path, out: Path) -> None:
 
 
 @contextlib.contextmanager
-def held(name: str, what: str) -> Iterator[None]:
-    """A lock named for ``name`` that leaves no file: an abstract Unix socket (Linux), held while
-    the process lives and released by the kernel however it ends (a SIGKILL included)."""
-    address = "\0kitbag-" + hashlib.sha256(name.encode()).hexdigest()[:32]
-    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    try:
-        lock.bind(address)
-    except OSError:
-        lock.close()
-        raise UnusableInput(what) from None
-    try:
-        yield
-    finally:
-        lock.close()
-
-
-@contextlib.contextmanager
 def output_lock(out: Path) -> Iterator[None]:
     """Hold the output folder's lock for the run (no file beside it); a second run exits 2."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    where = os.path.join(os.path.realpath(out.parent), out.name)
-    with held(
-        f"output:{where}",
-        f"{out}: another kitbag run is writing to this folder; wait for it to finish or choose another --out.",
-    ):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(atomic.exclusive(atomic.folder_lock_name("output", out)))
+        except BlockingIOError:
+            raise UnusableInput(
+                f"{out}: another kitbag run is writing to this folder; wait for it to finish or choose another --out."
+            ) from None
         yield
+
+
+@contextlib.contextmanager
+def _resources_fail_the_run(out: Path) -> Iterator[None]:
+    """A full disk or exhausted memory while the bundle is written fails the run as a whole."""
+    try:
+        yield
+    except (OSError, MemoryError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise RunFailed(
+            f"{out}: the bundle could not be written ({reason}); the run failed as a whole, nothing was "
+            "published and the previous bundle (if any) is kept."
+        ) from None
+
+
+def _something_to_report(study_dir: Path, study: Study) -> None:
+    """Refuse, clearly, a study in which every child is excluded: no table could be shown."""
+    if len(study["children"]) == 0:
+        gone = study.excluded.get("child", 0)
+        raise ReleaseRefused(
+            f"{study_dir}: every child of the study is excluded ({gone} withdrawn, objected or restricted; "
+            "analysis-plan.md §0), so there is nothing to analyse or show; no report was published."
+        )
+
+
+def private_log(run_id: str, outcomes: list[UnitOutcome]) -> Path | None:
+    """The failed units' tracebacks, kept out of the bundle: a 0600 file in the user's state folder
+    ($XDG_STATE_HOME/kitbag, by default ~/.local/state/kitbag); the bundle's error.txt has one line."""
+    details = [f"unit {o.unit}:\n{o.detail}" for o in outcomes if o.detail]
+    if not details:
+        return None
+    folder = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "kitbag"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return atomic.write_private_text(folder / f"run-{run_id}.log", "\n".join(details))
+    except OSError:
+        return None  # no place for it: the one-line reasons are still in the bundle
 
 
 def remove_leftovers(out: Path) -> None:
@@ -149,6 +170,7 @@ def run_batch(
         failpoint("batch:locked")
         everyone = load_study(study_dir, apply_exclusions_=False)
         study = excluded(everyone)
+        _something_to_report(study_dir, study)
         units = units or study.units
         for unit in units:
             check_unit(study, unit)
@@ -159,7 +181,7 @@ def run_batch(
         pattern = suppression_pattern(study)
         payload = pickle.dumps({"study": study, "pattern": pattern}, protocol=pickle.HIGHEST_PROTOCOL)
         failpoint("batch:pattern")
-        with atomic.staging_dir(out, STAGING_TAG) as staged:
+        with _resources_fail_the_run(out), atomic.staging_dir(out, STAGING_TAG) as staged:
             stamp_json = json.dumps(stamp)
             jobs = [(str(study_dir.resolve()), u, stamp_json) for u in units]
             outcomes = []
@@ -175,7 +197,7 @@ def run_batch(
             write_manifest(staged, stamp, outcomes)
             failpoint("batch:staged")
             atomic.publish_dir(staged, out)
-    return BatchResult(out, outcomes)
+    return BatchResult(out, outcomes, private_log(stamp["run_id"], outcomes))
 
 
-__all__ = ["BatchResult", "check_not_inside", "check_output_folder", "held", "output_lock", "run_batch"]
+__all__ = ["BatchResult", "check_not_inside", "check_output_folder", "output_lock", "private_log", "run_batch"]

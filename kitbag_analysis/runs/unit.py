@@ -50,10 +50,8 @@ class UnitOutcome:
 def run_unit(study_dir: str, unit: str, audit_stamp: str, payload: bytes) -> UnitOutcome:
     """Run both notebooks for ``unit`` on the run's study (``payload``: the pickled study and
     pattern, `runs.batch`) and return its files."""
-    from kitbag_analysis.runs.kernels import die_with_parent
     from kitbag_analysis.runs.private_folder import in_memory, process_folder
 
-    die_with_parent()
     started = time.perf_counter()
     stamp = json.loads(audit_stamp)
     with in_memory(payload) as cache, tempfile.TemporaryDirectory(prefix="unit-", dir=process_folder()) as tmp:
