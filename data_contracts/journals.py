@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from data_contracts.errors import ContractViolation
+
 # journal file -> (the command that finishes it, what it is)
 JOURNALS = {
     "erasure_log.json": ("erase", "an erasure"),
@@ -40,4 +42,15 @@ def finish_hint(study_dir: str | Path, command: str) -> str:
     return f"run `kitbag {command} {study_dir} --apply`"
 
 
-__all__ = ["JOURNALS", "STARTED", "finish_hint", "unfinished"]
+def refuse_unfinished(study_dir: str | Path, finishing: str | None = None) -> None:
+    """Raise `ContractViolation` naming the command that finishes a half-applied change (other than
+    the one ``finishing`` it): nothing may read a folder whose files are a mix of old and new."""
+    for journal, command, what in unfinished(study_dir):
+        if command != finishing:
+            raise ContractViolation(
+                f"{study_dir}: {what} was interrupted and is half-applied ({journal} ends with a started entry); "
+                f"nothing reads the folder until it is finished: {finish_hint(study_dir, command)}."
+            )
+
+
+__all__ = ["JOURNALS", "STARTED", "finish_hint", "refuse_unfinished", "unfinished"]

@@ -166,8 +166,6 @@ def test_reports_hold_no_participant_id(batch_dir: Path) -> None:
         assert not pattern.search(path.read_bytes()), path
 
 
-
-
 def _fail_bexley_others_as_in(bundle: Path):  # noqa: ANN202
     """A unit runner: bexley's notebook fails; every other unit is what the shared bundle holds for
     it (its pages carry that run's id: verify is not asked here)."""

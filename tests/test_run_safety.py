@@ -46,7 +46,7 @@ def _start(args: list[str], tmp: Path, **env: str) -> subprocess.Popen:
     )
 
 
-def _wait_for(predicate, seconds: float = 240) -> None:  # noqa: ANN001
+def _wait_for(predicate, seconds: float = 900) -> None:  # noqa: ANN001
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -120,11 +120,11 @@ def test_sigterm_during_start_up_is_one_line(tmp_path: Path) -> None:
         _interrupted(run, signal.SIGTERM)
 
 
-# each phase of a batch: the cheap ones through a batch on two worker processes (the unit phase
-# pauses inside a worker), the ones after every unit through a report of one unit (inline)
+# each phase of a batch: those before any unit through a batch on two worker processes, those from
+# the first unit on through a report of one unit (the same run, inline: one notebook's cost)
 PHASES = [
-    *(("batch", p) for p in POINTS["batch"][:4]),
-    *(("report", p) for p in POINTS["batch"][4:]),
+    *(("batch", p) for p in POINTS["batch"][:3]),
+    *(("report", p) for p in POINTS["batch"][3:]),
 ]
 
 
@@ -309,3 +309,98 @@ def test_a_full_disk_keeps_the_previous_bundle(small_study_master: Path, small_b
         assert sorted(p.name for p in disk.iterdir()) == ["out"]  # no staging left on the full disk
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+# --- half-applied folders, locks, odd folders, messages (in-process, cheap) -----------------------
+def _half_erased(study: Path) -> None:
+    assert killed_at("erase:renamed", ["erase", str(study), "--apply"]) == signal.SIGKILL
+
+
+def test_a_half_applied_folder_is_refused_by_every_reader(study: Path, tmp_path: Path, capsys) -> None:
+    _half_erased(study)
+    finish = f"kitbag erase {study} --apply"
+    someone = re.search(r"C[0-9a-f]{16}", (study / "children.csv").read_text()).group(0)
+    for args in (
+        ["validate", str(study)],
+        ["report", str(study), "--unit", UNIT, "--out", str(tmp_path / "out")],
+        ["export-subject", str(study), someone],
+        ["archive", str(study), "--out", str(tmp_path / "archive")],
+        ["rectify", str(study), str(tmp_path / "none.csv")],
+    ):
+        assert main(args) in (1, 2), args
+        said = capsys.readouterr()
+        text = said.out + said.err
+        if args[0] == "validate":  # the table names the journal and the command (its cells wrap)
+            assert "erasure_log.json" in text and "kitbag erase" in text
+        else:
+            assert finish in text, args
+    assert not (tmp_path / "out").exists() and not (tmp_path / "archive").exists()
+    assert main(["erase", str(study), "--apply"]) == 0 and main(["validate", str(study)]) == 0
+
+
+def test_erase_and_rectify_hold_the_folders_lock(study: Path, capsys) -> None:
+    from kitbag_analysis import atomic
+
+    with atomic.exclusive(atomic.folder_lock_name("study", study)):  # another erase is running
+        assert main(["erase", str(study), "--apply"]) == 2
+    assert "another kitbag command" in capsys.readouterr().err
+    assert not (study / "erasure_log.json").exists()
+    assert not list(study.parent.glob(f".{study.name}*")) and not list(study.glob(".*"))  # no lock file
+
+
+def test_a_corrections_file_applied_twice_is_logged_once(study: Path, tmp_path: Path) -> None:
+    import json
+
+    _corrections(study, tmp_path / "fixes.csv")
+    assert main(["rectify", str(study), str(tmp_path / "fixes.csv"), "--apply"]) == 0
+    files = {p.name: p.read_bytes() for p in study.iterdir()}
+    assert main(["rectify", str(study), str(tmp_path / "fixes.csv"), "--apply"]) == 0
+    assert {p.name: p.read_bytes() for p in study.iterdir()} == files
+    assert len(json.loads((study / "rectification_log.json").read_text())) == 1
+
+
+def test_out_inside_the_study_is_refused(small_study_master: Path, study: Path, capsys) -> None:
+    before = sorted(p.name for p in study.iterdir())
+    assert main(["batch", str(study), "--out", str(study / "reports")]) == 2
+    assert "inside the study folder" in capsys.readouterr().err
+    assert sorted(p.name for p in study.iterdir()) == before
+
+
+def test_debug_before_or_after_the_command(tmp_path: Path) -> None:
+    for args in (["--debug", "validate", str(tmp_path / "none")], ["validate", str(tmp_path / "none"), "--debug"]):
+        with pytest.raises(Exception, match="no such study folder"):
+            main(args)
+    assert main(["validate", str(tmp_path / "none")]) == 2
+
+
+def test_a_date_of_birth_as_a_column_name_is_withheld(study: Path, capsys) -> None:
+    text = (study / "children.csv").read_text().split("\n", 1)
+    (study / "children.csv").write_text(
+        text[0] + ",2012-03-04\n" + "\n".join(f"{r}," for r in text[1].splitlines()) + "\n"
+    )
+    assert main(["validate", str(study)]) == 1
+    said = capsys.readouterr().out
+    assert "2012-03-04" not in said and "name not shown" in said
+
+
+def test_a_200_kb_field_in_a_ragged_row_names_its_file(study: Path, capsys) -> None:
+    lines = (study / "children.csv").read_text().splitlines()
+    lines[3] += ',"' + "x" * 200_000 + '"'
+    (study / "children.csv").write_text("\n".join(lines) + "\n")
+    assert main(["validate", str(study)]) == 2
+    assert "children.csv" in capsys.readouterr().err
+
+
+def test_an_all_withdrawn_study_is_refused_and_audit_says_no_bundle(study: Path, tmp_path: Path, capsys) -> None:
+    import pandas as pd
+
+    children = pd.read_csv(study / "children.csv", dtype=str)
+    consent = pd.read_csv(study / "consent.csv", dtype=str)
+    gone = pd.DataFrame(
+        {"participant_id": children["child_id"], "participant_type": "child", "status": "withdrawn"}
+    ).assign(status_changed_on="2024-12-01")
+    pd.concat([consent, gone]).to_csv(study / "consent.csv", index=False)
+    assert main(["report", str(study), "--unit", UNIT, "--out", str(tmp_path / "out")]) == 1
+    assert "every child of the study is excluded" in capsys.readouterr().err
+    assert main(["audit", str(tmp_path / "out")]) == 2
+    assert "no bundle to audit" in capsys.readouterr().err

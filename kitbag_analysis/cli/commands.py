@@ -464,7 +464,6 @@ def build_parser() -> argparse.ArgumentParser:
         "1 a finding (failed contract, verify or audit), 2 unusable input.",
     )
     parser.add_argument("--version", action="version", version=f"kitbag {__version__}")
-    parser.set_defaults(debug=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable, help_: str) -> argparse.ArgumentParser:
@@ -593,6 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = argparse.Namespace(debug="--debug" in (sys.argv[1:] if argv is None else argv), command="")
     try:
         args = build_parser().parse_args(argv)
+        args.debug = getattr(args, "debug", False)  # given before or after the command, or not at all
         return args.fn(args)
     except KitbagError as exc:
         if args.debug:

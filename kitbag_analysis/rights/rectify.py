@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts import ContractViolation, Finding, UnusableInput, validate_study
+from data_contracts.journals import refuse_unfinished
 from data_contracts.participants import BY_FILE, ID_COLUMNS, ROW_KEYS
 from data_contracts.reading import locate, read_text
 from kitbag_analysis import atomic
@@ -71,6 +72,7 @@ def plan_rectification(study_dir: str | Path, corrections: str | Path) -> Rectif
 
 
 def _plan(study_dir: Path, corrections: str | Path) -> RectificationPlan:
+    refuse_unfinished(study_dir, "rectify")
     if not validate_study(study_dir, finishing="rectify").report.ok:
         raise ContractViolation(f"{study_dir} fails its contracts; run `kitbag validate {study_dir}` first.")
     frame = _read_corrections(Path(corrections))

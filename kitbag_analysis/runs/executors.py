@@ -154,14 +154,17 @@ class DaskExecutor(Executor):
         from dask.distributed import Client, wait
 
         with _holding_sigint():  # the client's threads start with Ctrl-C held: the run takes it
-            client = Client(self.scheduler, timeout=30, set_as_default=False)
+            client = Client(self.scheduler, timeout=30)
         futures: dict = {}
         try:
             shared = client.scatter(payload, broadcast=False)  # the study travels through the cluster
             futures = {client.submit(_dask_task, runner, *job, shared, pure=False): job for job in jobs}
             pending = set(futures)
             while pending:
-                done, pending = wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+                with contextlib.suppress(TimeoutError):  # short slices: Ctrl-C is taken at once
+                    wait(list(pending), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+                done = {f for f in pending if f.done()}
+                pending -= done
                 for future in done:
                     try:
                         outcome = future.result()

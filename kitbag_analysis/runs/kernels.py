@@ -38,7 +38,8 @@ def kernel():  # noqa: ANN201 - a jupyter_client KernelManager
         folder = process_folder()
         km = KernelManager(kernel_name="python3", transport="ipc")
         km.connection_file = str(folder / f"kernel-{os.getpid()}.json")
-        km.ip = str(folder / f"kernel-{os.getpid()}")
+        # abstract IPC sockets (Linux): no socket file, and no limit from a long TMPDIR's path
+        km.ip = f"@kitbag-kernel-{os.getpid()}-{folder.name.rsplit('-', 1)[-1]}"
         km.start_kernel(cwd=str(NOTEBOOK_DIR), preexec_fn=die_with_parent)
         atexit.register(shutdown)
         _KERNEL["km"] = km

@@ -11,6 +11,7 @@ import pandas as pd
 
 from data_contracts import ContractViolation, StudySettings, validate_study
 from data_contracts.failures import ValidationReport
+from data_contracts.journals import refuse_unfinished
 from data_contracts.participants import PARTICIPANTS
 from data_contracts.reading import plain_text
 
@@ -93,6 +94,7 @@ def load_study(path: str | Path, *, apply_exclusions_: bool = True, finishing: s
     ``exclusions`` is filled either way. A folder with a half-applied erasure or rectification is
     refused (naming the command that finishes it) unless that command is ``finishing`` it.
     """
+    refuse_unfinished(path, finishing)  # before reading: the files may be a mix of old and new
     validated = validate_study(path, finishing=finishing)
     if not validated.report.ok:
         raise ContractViolation(
