@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import ClassVar
 
 from kitbag_analysis.errors import KitbagError, RunFailed, UnusableInput
+from kitbag_analysis.runs.private_folder import remove_stale
 from kitbag_analysis.runs.unit import UnitOutcome
 
 POLL_SECONDS = 0.2  # how often the run looks up from its workers (Ctrl-C is taken then at the latest)
@@ -57,6 +58,7 @@ class InlineExecutor(Executor):
 
     def run(self, jobs: list[Job], payload: bytes, runner: Runner) -> Iterator[UnitOutcome]:
         from kitbag_analysis.runs.kernels import shutdown
+        from kitbag_analysis.runs.private_folder import remove_own
 
         try:
             for job in jobs:
@@ -67,6 +69,7 @@ class InlineExecutor(Executor):
                 yield outcome
         finally:
             shutdown()
+            remove_own()
 
 
 def _worker_init() -> None:
@@ -124,8 +127,10 @@ class ProcessExecutor(Executor):
                 yield outcome
         except BaseException:
             self._stop(pool)
+            remove_stale()  # the killed workers' private folders
             raise
         pool.shutdown(wait=True)
+        remove_stale()  # a worker's exit runs no atexit: its private folder goes here
 
     @staticmethod
     def _stop(pool: ProcessPoolExecutor) -> None:

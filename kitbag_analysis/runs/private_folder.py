@@ -62,6 +62,13 @@ def process_folder() -> Path:
     return folder
 
 
+def remove_own() -> None:
+    """Remove this process's folder now (its kernel ended: the run is over)."""
+    folder = _FOLDER.pop(os.getpid(), None)
+    if folder is not None:
+        atomic.remove_tree(folder)
+
+
 @contextlib.contextmanager
 def in_memory(data: bytes, name: str = "kitbag-study") -> Iterator[str]:
     """``data`` in an anonymous in-memory file of this process, by a path its children (the
@@ -76,4 +83,4 @@ def in_memory(data: bytes, name: str = "kitbag-study") -> Iterator[str]:
         os.close(fd)
 
 
-__all__ = ["PREFIX", "in_memory", "process_folder", "remove_stale"]
+__all__ = ["PREFIX", "in_memory", "process_folder", "remove_own", "remove_stale"]
