@@ -6,8 +6,7 @@ Ctrl-C from its first instant, before pandas and the contracts are imported (`cl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing itself is not imported: start-up is kept to the bare minimum
 if TYPE_CHECKING:
     from kitbag_analysis.study.load import Study, load_study
 
@@ -15,7 +14,7 @@ __version__ = "0.1.0"
 __all__ = ["Study", "__version__", "load_study"]
 
 
-def __getattr__(name: str) -> Any:  # noqa: ANN401 - the lazily imported names
+def __getattr__(name: str) -> object:
     if name in ("Study", "load_study"):
         from kitbag_analysis.study import load
 
