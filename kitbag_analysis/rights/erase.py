@@ -136,7 +136,7 @@ def _apply(study_dir: Path, plan: ErasurePlan) -> dict | None:
         raise KitbagError(
             f"{study_dir}: erasure stopped after {done} of {done + len(staged)} file(s) were rewritten "
             f"({exc.strerror or exc}). Each file is either untouched or wholly rewritten; until the erasure is "
-            f"finished every command refuses the folder. Run `kitbag erase {study_dir} --apply` again to finish."
+            f"finished every command refuses the folder; run `kitbag erase {study_dir} --apply` again to finish."
         ) from exc
     finally:
         for leftover in staged.values():
