@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from kitbag_analysis.failpoints import PAUSE_ENV, PAUSE_FILE_ENV
 from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 
@@ -39,14 +40,17 @@ def _group_alive(pgid: int) -> int:
 
 
 def once(study: Path, out: Path, sig: int) -> tuple[float, int, int]:
+    marker = out.parent / f"paused-{out.name}"
+    marker.unlink(missing_ok=True)
     run = subprocess.Popen(
         [sys.executable, "-m", "kitbag_analysis.cli", "batch", str(study), "--out", str(out), "--workers", "2"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         preexec_fn=_terminal,
+        env=os.environ | {PAUSE_ENV: "batch:unit", PAUSE_FILE_ENV: str(marker)},  # held inside a unit
     )
-    while not any(s.rglob("*.ipynb") for s in out.parent.glob(f".{out.name}.staging-*")):
+    while not marker.exists():
         if run.poll() is not None:
             raise SystemExit("the batch ended before a notebook started")
         time.sleep(0.05)

@@ -112,6 +112,12 @@ def contains_identifier(text: str) -> bool:
     return bool(_ANY.search(_HEX.sub(" ", text)))
 
 
+def withheld_name(name: str) -> bool:
+    """True if a file or column name must not be shown: it trips a guard or holds a full date
+    (a date of birth used as a name is personal data like the others)."""
+    return contains_identifier(name) or bool(_FULL_DATE.search(name))
+
+
 def check_other_file(name: str, raw: bytes) -> list[Failure]:
     """The guards over a file that is not a table (notes, JSON, TOML, a spreadsheet): every line
     of its text (UTF-8, or its bytes read one to a character when it is not UTF-8) is scanned and a

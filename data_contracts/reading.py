@@ -124,9 +124,12 @@ def _header(path: Path, raw: bytes) -> list[str]:
 def _ragged_line(raw: bytes, width: int) -> int | None:
     """The first line (1 = the header) whose number of fields differs from the header's."""
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-    for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-        if row and len(row) != width:
-            return number
+    try:
+        for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            if row and len(row) != width:
+                return number
+    except csv.Error:  # e.g. a field over the csv module's size limit: the file is still named
+        return None
     return None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from data_contracts import crossfile, guards, reading
+from data_contracts import crossfile, guards, journals, reading
 from data_contracts.errors import UnusableInput
 from data_contracts.failures import Failure, ValidationReport
 from data_contracts.schemas import ARCHIVE_CONTRACTS, ARCHIVE_MARKER, CONTRACTS, rule_column, rule_in_words
@@ -26,11 +26,16 @@ class ValidatedStudy:
     report: ValidationReport
 
 
-def validate_study(study_dir: str | Path, contracts: dict | None = None) -> ValidatedStudy:
+def validate_study(
+    study_dir: str | Path, contracts: dict | None = None, *, finishing: str | None = None
+) -> ValidatedStudy:
     """Check every contract of ``study_dir`` and return every failure (never just the first).
 
     A folder holding `ARCHIVE_MARKER` is a long-term archive and is checked against the
     archive's contracts (birth year, not year and month) unless ``contracts`` says otherwise.
+    A folder holding a half-applied erasure or rectification (its journal ends ``started``) fails,
+    naming the command that finishes it, unless that command is the one asking (``finishing``).
+
     Raises `UnusableInput` when the folder cannot be read at all (missing folder or file,
     bytes that are not UTF-8, an unreadable Parquet file, a bad study.toml).
     """
@@ -41,6 +46,10 @@ def validate_study(study_dir: str | Path, contracts: dict | None = None) -> Vali
     settings = read_settings(path)
     located = {name: reading.locate(path, name) for name in contracts}
     report = ValidationReport(str(path), files={n: p.name for n, p in located.items()})
+    for journal, command, what in journals.unfinished(path):
+        if command != finishing:
+            check = f"{what} was interrupted and is half-applied: {journals.finish_hint(path, command)} to finish it"
+            report.failures.append(Failure(journal, "(file)", check))
 
     known = set(located.values())
     data = set(reading.data_files(path))

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -156,7 +157,32 @@ def staging_dir(final: str | Path, tag: str = "staging") -> Iterator[Path]:
         remove_tree(staged)
 
 
+@contextlib.contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """Hold the lock called ``name`` for the block, leaving no file anywhere: an abstract Unix
+    socket (Linux) bound for the block, released by the kernel however the process ends (a
+    SIGKILL included). Raise `BlockingIOError` at once if another process holds it."""
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        lock.bind("\0kitbag-lock-" + hashlib.sha256(name.encode()).hexdigest()[:40])
+    except OSError:
+        lock.close()
+        raise BlockingIOError(f"the lock {name!r} is held by another process") from None
+    try:
+        yield
+    finally:
+        lock.close()
+
+
+def folder_lock_name(kind: str, folder: str | Path) -> str:
+    """The lock of a folder, by its real path (a folder that may not exist yet: its parent's)."""
+    folder = Path(folder)
+    return f"{kind}:{os.path.join(os.path.realpath(folder.parent), folder.name)}"
+
+
 __all__ = [
+    "exclusive",
+    "folder_lock_name",
     "fsync_dir",
     "overwrite_and_unlink",
     "publish_dir",

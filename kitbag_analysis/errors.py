@@ -14,6 +14,11 @@ class ReleaseRefused(Finding):
     """Disclosure control refuses the release (exit 1); the message names cells, never values."""
 
 
+class RunFailed(Finding):
+    """A run failed as a whole (a lost worker or cluster, a full disk, memory, a dead kernel):
+    nothing is published and the previous bundle is kept (exit 1)."""
+
+
 class NoSafePattern(Exception):
     """No suppression pattern passing the audit was found; carries the narrow cell's label."""
 
@@ -33,5 +38,6 @@ __all__ = [
     "NoSafePattern",
     "NotebookFailed",
     "ReleaseRefused",
+    "RunFailed",
     "UnusableInput",
 ]

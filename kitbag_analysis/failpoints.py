@@ -1,39 +1,61 @@
 """Named points in the commands that rewrite or publish, where a test can stop the process as a
-kill would (deterministic crash injection; inert unless ``KITBAG_FAILPOINT`` is set).
+kill would, or hold it there (deterministic crash and signal injection; inert unless
+``KITBAG_FAILPOINT`` or ``KITBAG_PAUSE`` is set).
 
 ``KITBAG_FAILPOINT=erase:renamed:2`` makes the process SIGKILL itself the second time it passes
 ``failpoint("erase:renamed")``; ``KITBAG_FAILPOINT=rectify:checked`` the first time. Nothing runs
 after the kill (no ``finally``, no atexit), exactly as with a kill from outside.
+
+``KITBAG_PAUSE=batch:pattern`` holds the process at that point instead: it creates the file
+named by ``KITBAG_PAUSE_FILE`` (so a test knows the point is reached) and sleeps until a signal
+ends it, so a test can send SIGINT or SIGKILL in exactly that phase (no timing guesses).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import Counter
 
 ENV = "KITBAG_FAILPOINT"
+PAUSE_ENV = "KITBAG_PAUSE"
+PAUSE_FILE_ENV = "KITBAG_PAUSE_FILE"
 _passed: Counter[str] = Counter()
 
 # every failpoint of the package, by command: tests iterate over these
 POINTS = {
+    "batch": ("batch:locked", "batch:loaded", "batch:pattern", "batch:unit", "batch:collected", "batch:staged"),
     "erase": ("erase:started", "erase:renamed", "erase:validated"),
     "rectify": ("rectify:checked", "rectify:started", "rectify:renamed"),
     "archive": ("archive:staged", "archive:published"),
 }
 
 
-def failpoint(name: str) -> None:
-    """Stop the process here if ``KITBAG_FAILPOINT`` names this point (and this pass)."""
-    wanted = os.environ.get(ENV)
+def _wanted(variable: str) -> tuple[str, int] | None:
+    wanted = os.environ.get(variable)
     if not wanted:
-        return
+        return None
     point, _, count = wanted.rpartition(":") if wanted.rsplit(":", 1)[-1].isdigit() else (wanted, "", "1")
-    if point != name:
+    return point, int(count)
+
+
+def failpoint(name: str) -> None:
+    """Stop the process here if ``KITBAG_FAILPOINT`` names this point (and this pass); hold it
+    here if ``KITBAG_PAUSE`` does."""
+    kill, pause = _wanted(ENV), _wanted(PAUSE_ENV)
+    if name not in (kill or ("",))[0:1] and name not in (pause or ("",))[0:1]:
         return
     _passed[name] += 1
-    if _passed[name] == int(count):
+    if kill and kill[0] == name and _passed[name] == kill[1]:
         os.kill(os.getpid(), signal.SIGKILL)
+    if pause and pause[0] == name and _passed[name] == pause[1]:
+        marker = os.environ.get(PAUSE_FILE_ENV)
+        if marker:
+            with open(marker, "a", encoding="utf-8") as handle:
+                handle.write(f"{name} {os.getpid()}\n")
+        while True:  # until a signal ends the process (or raises here, as Ctrl-C does)
+            time.sleep(0.05)
 
 
-__all__ = ["ENV", "POINTS", "failpoint"]
+__all__ = ["ENV", "PAUSE_ENV", "PAUSE_FILE_ENV", "POINTS", "failpoint"]

@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,13 +31,20 @@ def as_a_terminal_starts_it() -> None:
 
 
 def _start(study: Path, out: Path, *extra: str) -> subprocess.Popen:
+    (out.parent / "tmp").mkdir(exist_ok=True)
     return subprocess.Popen(
         [*KITBAG, "batch", str(study), "--out", str(out), "--workers", "2", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, as a terminal would give it
         preexec_fn=as_a_terminal_starts_it,
+        env=os.environ | {"TMPDIR": str(out.parent / "tmp")},  # its workers' private folders, apart
     )
+
+
+def _a_unit_running(out: Path) -> bool:
+    """A worker's notebook is running (its pages are made in the worker's private folder)."""
+    return any((out.parent / "tmp").glob("kitbag-private-*/unit-*/*.ipynb"))
 
 
 def _wait_for(predicate, seconds: float = 120) -> None:  # noqa: ANN001
@@ -61,10 +67,6 @@ def _group_alive(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             alive.append(int(proc.name))
     return alive
-
-
-def _private_folders_of(pid: int) -> list[Path]:
-    return list(Path(tempfile.gettempdir()).glob(f"{PREFIX}{pid}-*"))
 
 
 def _no_participant_data_under(out: Path) -> None:
@@ -98,8 +100,8 @@ def test_sigkill_leaves_previous_bundle_and_no_process(
     run = _start(small_study_master, out)
     if when == "start":
         _wait_for(lambda: _staging_of(out))
-    else:  # a unit's notebook is running: its staged results exist beside the output folder
-        _wait_for(lambda: any(s.rglob("*.ipynb") for s in _staging_of(out)))
+    else:  # a unit's notebook is running
+        _wait_for(lambda: _a_unit_running(out))
     os.killpg(run.pid, signal.SIGKILL)
     run.wait(timeout=30)
     _wait_for(lambda: not _group_alive(run.pid), 15)  # workers and kernels die with the run
@@ -108,7 +110,7 @@ def test_sigkill_leaves_previous_bundle_and_no_process(
     assert main(["verify", str(out)]) == 0
     assert _staging_of(out)  # left outside the output folder ...
     assert main(["report", str(small_study_master), "--unit", "haringey", "--out", str(out)]) == 0
-    assert not _staging_of(out) and not _private_folders_of(run.pid)  # ... and removed by the next run
+    assert not _staging_of(out)  # ... and removed by the next run
     _no_participant_data_under(out)
 
 
@@ -119,14 +121,14 @@ def test_interrupt_exits_with_its_code_and_publishes_nothing(
     """How fast it stops is measured by benchmarks/interrupt_speed.py, not asserted here."""
     out = tmp_path / "out"
     run = _start(small_study_master, out)
-    _wait_for(lambda: any(s.rglob("*.ipynb") for s in _staging_of(out)))
+    _wait_for(lambda: _a_unit_running(out))
     os.killpg(run.pid, sig)  # Ctrl-C reaches the whole process group
     _, err = run.communicate(timeout=120)  # a hang fails here; no figure of time is asserted
     assert run.returncode == code
     assert "interrupted; no report was published" in err.decode()
     assert "Traceback" not in err.decode()
     _wait_for(lambda: not _group_alive(run.pid), 5)
-    assert not out.exists() and not _staging_of(out) and not _private_folders_of(run.pid)
+    assert not out.exists() and not _staging_of(out) and not list((tmp_path / "tmp").glob(f"{PREFIX}*"))
 
 
 def test_second_run_into_the_same_folder_is_refused(small_study_master: Path, tmp_path: Path, capsys) -> None:

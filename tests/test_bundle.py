@@ -14,6 +14,7 @@ import pytest
 
 from kitbag_analysis.atomic import sha256
 from kitbag_analysis.cli import main
+from kitbag_analysis.errors import NotebookFailed
 from kitbag_analysis.runs import batch
 from kitbag_analysis.runs import unit as unit_run
 from kitbag_analysis.study.load import load_study
@@ -165,19 +166,22 @@ def test_reports_hold_no_participant_id(batch_dir: Path) -> None:
         assert not pattern.search(path.read_bytes()), path
 
 
-
-
 def _fail_bexley_others_as_in(bundle: Path):  # noqa: ANN202
-    """A unit runner: bexley fails outside its notebook; every other unit is what the shared bundle
-    holds for it (its pages carry that run's id: verify is not asked here)."""
+    """A unit runner: bexley's notebook fails; every other unit is what the shared bundle holds for
+    it (its pages carry that run's id: verify is not asked here)."""
 
-    def runner(study_dir, unit, out_dir, audit_stamp, study_cache=""):  # noqa: ANN001, ANN202
+    def runner(study_dir, unit, audit_stamp, payload):  # noqa: ANN001, ANN202
         if unit == "bexley":
-            raise RuntimeError("simulated failure")
-        shutil.copytree(bundle / unit, Path(out_dir) / unit)
+            try:
+                raise NotebookFailed("RuntimeError", "simulated failure")
+            except NotebookFailed as exc:
+                return unit_run.failed(unit, exc, 0.0)
+        files = {str(p.relative_to(bundle / unit)): p.read_bytes() for p in (bundle / unit).rglob("*") if p.is_file()}
         excluded = json.loads((bundle / unit / "results.json").read_text())["excluded"]
         headline = json.loads((bundle / unit / "release.json").read_text())["headline"]
-        return unit_run.UnitOutcome(unit, "ok", 0.0, excluded=excluded, parameters={"unit": unit}, headline=headline)
+        return unit_run.UnitOutcome(
+            unit, "ok", 0.0, excluded=excluded, parameters={"unit": unit}, headline=headline, files=files
+        )
 
     return runner
 
@@ -192,7 +196,8 @@ def test_failed_unit_leaves_error_file_others_complete(
     code = main(["batch", str(small_study_master), "--out", str(out), "--workers", "1"])
     assert code == 1
     assert sorted(p.name for p in (out / "bexley").iterdir()) == ["error.txt"]
-    assert "simulated failure" in (out / "bexley" / "error.txt").read_text()
+    error = (out / "bexley" / "error.txt").read_text()
+    assert error == "unit bexley failed: RuntimeError: simulated failure\n"  # one line, no traceback
     for unit in ("haringey", "all"):
         assert (out / unit / "report.html").is_file()
     index = (out / "index.html").read_text()

@@ -33,7 +33,9 @@ def _read(path: Path) -> pd.DataFrame:
 
 def _erase(study: Path, failpoint: str = "") -> subprocess.CompletedProcess:
     env = os.environ | ({ENV: failpoint} if failpoint else {})
-    return subprocess.run([*KITBAG, "erase", str(study), "--apply"], capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [*KITBAG, "erase", str(study), "--apply"], capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 @pytest.fixture(scope="module", params=["csv", "parquet"])
@@ -86,7 +88,9 @@ def test_a_real_sigkill_during_erasure(reference, tmp_path: Path) -> None:
     master, expected, ids, _ = reference
     study = tmp_path / "s"
     shutil.copytree(master, study)
-    run = subprocess.Popen([*KITBAG, "erase", str(study), "--apply"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(
+        [*KITBAG, "erase", str(study), "--apply"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while erase.interrupted_erasure(study) is None and run.poll() is None:  # once the journal says started
         assert time.monotonic() < deadline
@@ -113,7 +117,9 @@ def test_interrupted_between_renames_is_completed_with_the_announced_counts(refe
     with pytest.raises(erase.KitbagError):
         erase.apply_erasure(study, erase.plan_erasure(study))
     assert erase.interrupted_erasure(study)["rows_removed"] == expected["rows_removed"]
-    assert validate_study(study).report.ok  # dependent files first: still consistent
+    assert validate_study(study, finishing="erase").report.ok  # dependent files first: still consistent
+    half = validate_study(study).report  # ... but half-applied: every reader refuses it, naming the way out
+    assert [(f.file, f"kitbag erase {study} --apply" in f.check) for f in half.failures] == [("erasure_log.json", True)]
     monkeypatch.setattr(erase, "_replace", real)
     entry = erase.apply_erasure(study, erase.plan_erasure(study))
     assert entry["status"] == "completed" and entry["rows_removed"] == expected["rows_removed"]

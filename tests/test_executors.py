@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from kitbag_analysis.errors import UnusableInput
+from kitbag_analysis.errors import RunFailed, UnusableInput
 from kitbag_analysis.runs.executors import (
     EXECUTORS,
     DaskExecutor,
@@ -29,16 +27,22 @@ def test_chosen_by_name_or_from_the_options() -> None:
         executor_for("dask")
 
 
-def _runner(study: str, unit: str, staging: str, stamp: str, private: str) -> UnitOutcome:
+def _runner(study: str, unit: str, stamp: str, payload: bytes) -> UnitOutcome:
     if unit == "broken":
-        raise RuntimeError("the runner failed outside its notebook")
-    return UnitOutcome(unit, "ok", 0.0)
+        raise OSError(28, "No space left on device")
+    return UnitOutcome(unit, "ok", 0.0, files={"payload.bin": payload})
 
 
 @pytest.mark.parametrize("executor", [InlineExecutor(), ProcessExecutor(2)], ids=["inline", "processes"])
-def test_every_unit_comes_back_a_failure_as_an_error_file(executor, tmp_path: Path) -> None:
-    jobs = [("study", unit, str(tmp_path), "{}", "private") for unit in ("bexley", "broken", "all")]
-    outcomes = {o.unit: o for o in executor.run(jobs, _runner)}
-    assert set(outcomes) == {"bexley", "broken", "all"}
-    assert outcomes["bexley"].status == "ok" and outcomes["broken"].status != "ok"
-    assert (tmp_path / "broken" / "error.txt").is_file()
+def test_the_payload_travels_with_every_unit(executor) -> None:
+    jobs = [("study", unit, "{}") for unit in ("bexley", "all")]
+    outcomes = {o.unit: o for o in executor.run(jobs, b"the study", _runner)}
+    assert {u: o.files for u, o in outcomes.items()} == {u: {"payload.bin": b"the study"} for u in ("bexley", "all")}
+
+
+@pytest.mark.parametrize("executor", [InlineExecutor(), ProcessExecutor(2)], ids=["inline", "processes"])
+def test_a_lost_unit_fails_the_whole_run(executor) -> None:
+    """A runner that raises (a full disk, a dead worker) is not a unit's failure: the run fails."""
+    jobs = [("study", unit, "{}") for unit in ("bexley", "broken", "all")]
+    with pytest.raises(RunFailed, match="unit broken was lost .*No space left on device"):
+        list(executor.run(jobs, b"", _runner))

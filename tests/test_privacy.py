@@ -105,7 +105,8 @@ def test_crash_between_files_leaves_every_file_valid(
     for name, data in now.items():
         assert data in (old[name], new.get(name)), name  # each file old or new, never torn
     assert sum(now[n] != old[n] for n in now) == crash_after
-    assert validate_study(study).report.ok
+    assert validate_study(study, finishing="erase").report.ok  # consistent, but half-applied:
+    assert not validate_study(study).report.ok  # every reader refuses it until the re-run finishes
     monkeypatch.setattr(erase, "_replace", real)
     assert main(["erase", str(study), "--apply"]) == 0  # the re-run finishes and completes the entry
     done = snapshot(study)
@@ -183,8 +184,9 @@ def test_archive(study: Path, tmp_path: Path) -> None:
 
 
 def test_killed_archive_leaves_no_row_level_copy_after_the_rerun(study: Path, tmp_path: Path) -> None:
-    """A kill after the archive's staged copy is written: the copy (every row) is beside the
-    output folder until the next `kitbag archive`, which removes it before anything else."""
+    """A kill after the archive's staged copy is written: the copy (rows) is inside the study
+    folder, never beside the output, until the next command that takes the folder's lock (here
+    `kitbag archive`), which removes it before anything else."""
     from killing import killed_at
 
     from kitbag_analysis.failpoints import POINTS
@@ -192,7 +194,8 @@ def test_killed_archive_leaves_no_row_level_copy_after_the_rerun(study: Path, tm
     out = tmp_path / "archive"
     staged_point, _ = POINTS["archive"]
     assert killed_at(staged_point, ["archive", str(study), "--out", str(out)]) == signal.SIGKILL
-    assert not out.exists() and list(tmp_path.glob(".archive.staging-*"))
+    assert not out.exists() and list(study.glob(".archive.staging-*"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing with rows outside the study
     assert main(["archive", str(study), "--out", str(out)]) == 0
-    assert not list(tmp_path.glob(".archive.staging-*"))
+    assert not list(study.glob(".archive.staging-*"))
     assert validate_study(out, ARCHIVE_CONTRACTS).report.ok

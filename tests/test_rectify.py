@@ -120,6 +120,7 @@ def _finished(target: Path, corrections_file: Path, where: str) -> None:
     assert main(["rectify", str(target), str(corrections_file), "--apply"]) == 0, where
     assert validate_study(target).report.ok and not list(target.glob(".*.rectify-*")), where
     assert not list(target.parent.glob(f".{target.name}.rectify-check-*")), where  # no hard links left beside it
+    assert not list(target.glob(".rectify-check.*")), where  # nor inside it
     log = json.loads((target / rectify.RECTIFICATION_LOG).read_text())
     assert log[-1]["status"] == "completed" and all(e["status"] == "completed" for e in log), where
 
@@ -144,7 +145,7 @@ def test_a_real_sigkill_during_apply(study: Path, tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not list(study.parent.glob(f".{study.name}.rectify-check-*")) and run.poll() is None:  # during the check
+    while not list(study.glob(".rectify-check.*")) and run.poll() is None:  # during the check (inside the study)
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert run.poll() is None, "the run ended before it could be killed"

@@ -7,7 +7,6 @@ Errors are one readable paragraph; a traceback only with --debug.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
@@ -75,9 +74,9 @@ def _warn_pending_erasure(study: Path, validated) -> None:  # noqa: ANN001 - a V
 def _shown(name: str) -> str:
     """A file or column name as the failure table shows it: markup escaped, and never a name
     that looks like personal data."""
-    from data_contracts.guards import contains_identifier
+    from data_contracts.guards import withheld_name
 
-    return "(name not shown: it looks like personal data)" if contains_identifier(name) else escape(name)
+    return "(name not shown: it looks like personal data)" if withheld_name(name) else escape(name)
 
 
 def print_failures(report) -> None:  # noqa: ANN001 - ValidationReport
@@ -220,9 +219,11 @@ def _batch(
     )
     if result.failed:
         names = ", ".join(o.unit for o in result.failed)
+        log = f" Tracebacks (private, not published): {result.log}." if result.log else ""
         err.print(
             f"kitbag: {len(result.failed)} unit(s) failed ({names}); each left an error.txt "
-            "instead of a report. The other units completed."
+            f"instead of a report. The other units completed.{log}",
+            markup=False,
         )
         return 1
     return 0
@@ -244,8 +245,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from kitbag_analysis.errors import UnusableInput
     from kitbag_analysis.runs.release import audit_with_ledger
 
+    if not args.dir.is_dir():
+        raise UnusableInput(
+            f"{args.dir}: no such folder, so there is no bundle to audit (a run that was refused or failed "
+            "publishes nothing; its message said why)."
+        )
     result = audit_with_ledger(args.dir)
     lines = [
         f"[red]NARROW[/] {escape(n.key.label)}: pinned to an interval {n.width:.1f} wide (at least "
@@ -577,8 +584,8 @@ def positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from kitbag_analysis import __version__
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks on error")
+    common = argparse.ArgumentParser(add_help=False)  # --debug before or after the command
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on error")
     parser = argparse.ArgumentParser(
         prog="kitbag",
         parents=[common],
@@ -739,29 +746,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised where the process is so that every cleanup runs (exit 143)."""
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
+RUNS = ("batch", "report", "demo", "monitor")  # the commands that publish a bundle
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    with contextlib.suppress(ValueError):  # only the main thread may set handlers
-        signal.signal(signal.SIGTERM, _terminate)
+    from kitbag_analysis.cli import signals
+
+    signals.during()
+    args = argparse.Namespace(debug="--debug" in (sys.argv[1:] if argv is None else argv), command="")
     try:
+        args = build_parser().parse_args(argv)
+        args.debug = getattr(args, "debug", False)  # given before or after the command, or not at all
         return args.fn(args)
     except KitbagError as exc:
         if args.debug:
             raise
         err.print(f"kitbag {args.command}: {exc}", markup=False)
         return exc.exit_code
-    except (KeyboardInterrupt, Terminated) as exc:
-        run = args.command in ("batch", "report", "demo", "monitor")
+    except (KeyboardInterrupt, signals.Terminated) as exc:
+        run = args.command in RUNS
         err.print(f"kitbag: interrupted;{' no report was published.' if run else ' stopped.'}", markup=False)
-        code = 143 if isinstance(exc, Terminated) else 130
+        code = signals.EXIT_CODES[signal.SIGTERM if isinstance(exc, signals.Terminated) else signal.SIGINT]
         if run:  # staging and the private folder are gone; the killed pool's threads need no join
             sys.stdout.flush()
             sys.stderr.flush()

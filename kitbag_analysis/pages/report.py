@@ -65,48 +65,60 @@ class Report:
         return unit_name(self.study, self.unit)
 
 
-# --- loading and analysing, with the batch's private cache ----------------------------------
+# --- loading and analysing, with the run's in-memory cache -----------------------------------
+_MEMO: dict[tuple, Any] = {}  # this process's (the kernel's) analyses of the run's study
+
+
+def _memo_key(study_cache: str | Path | None) -> tuple | None:
+    """The run's in-memory study file, by path and identity (a new run, a new key)."""
+    if not study_cache:
+        return None
+    try:
+        info = Path(study_cache).stat()
+    except OSError:
+        return None
+    return (str(study_cache), info.st_dev, info.st_ino)
+
+
+def _cached(study_cache: str | Path | None, what: str, make: Any) -> Any:  # noqa: ANN401
+    key = _memo_key(study_cache)
+    if key is None:
+        return make()
+    if _MEMO.get("key") != key:  # another run's study: forget its analyses
+        _MEMO.clear()
+        _MEMO["key"] = key
+    if what not in _MEMO:
+        _MEMO[what] = make()
+    return _MEMO[what]
+
+
+def _run_cache(study_cache: str | Path) -> dict[str, Any]:
+    """What the run sends its kernels (`runs.private_folder`): the study and its pattern."""
+    with open(study_cache, "rb") as handle:
+        return pickle.load(handle)
+
+
 def load(study_dir: str | Path, study_cache: str | Path | None = None) -> Study:
-    """The study, from the batch's private cache when given (validated once per batch)."""
-    if study_cache and Path(study_cache).exists():
-        with open(study_cache, "rb") as handle:
-            return pickle.load(handle)
+    """The study, from the run's in-memory cache when given (validated once per run)."""
+    if _memo_key(study_cache) is not None:
+        return _cached(study_cache, "run", lambda: _run_cache(study_cache))["study"]
     return load_study(study_dir)
 
 
 def unit_analysis(study: Study, unit: str, study_cache: str | Path | None = None) -> UnitAnalysis:
-    """``analyse(study, unit)``, reused from the batch's private cache when another notebook of
-    the run has already analysed this unit (the cache sits beside the study's, outside the
-    report folder, and goes with it)."""
-    cached = Path(study_cache).with_name(f"analysis-{unit}.pkl") if study_cache else None
-    if cached and cached.exists():
-        try:
-            with open(cached, "rb") as handle:
-                return pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError):
-            pass  # a half-written cache of a killed run: analyse again
-    result = analyse(study, unit)
-    if cached and cached.parent.is_dir():
-        atomic.write_bytes(cached, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    return result
+    """``analyse(study, unit)``, reused within this kernel when another notebook of the run has
+    already analysed this unit (kept in memory only)."""
+    return _cached(study_cache, f"analysis-{unit}", lambda: analyse(study, unit))
 
 
 def suppression_pattern(study: Study, study_cache: str | Path | None = None) -> Pattern:
     """The study's suppression pattern, coordinated over every unit and proven by the audit:
     computed once per study and settings (deterministic, so a single-unit report and a batch
-    publish the same cells), reused from the run's private cache when another notebook made it."""
-    cached = Path(study_cache).with_name("suppression.pkl") if study_cache else None
-    if cached and cached.exists():
-        try:
-            with open(cached, "rb") as handle:
-                return pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError):
-            pass
+    publish the same cells); a run computes it once and sends it with the study."""
+    if _memo_key(study_cache) is not None:
+        return _cached(study_cache, "run", lambda: _run_cache(study_cache))["pattern"]
     linked = linked_set(study)
-    pattern = pattern_over_time(linked, study.settings.sdc_threshold, read_ledger(study.path), "report")
-    if cached and cached.parent.is_dir():
-        atomic.write_bytes(cached, pickle.dumps(pattern, protocol=pickle.HIGHEST_PROTOCOL))
-    return pattern
+    return pattern_over_time(linked, study.settings.sdc_threshold, read_ledger(study.path), "report")
 
 
 # --- building ---------------------------------------------------------------------------------

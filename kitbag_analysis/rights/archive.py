@@ -1,8 +1,16 @@
-"""The long-term archive (privacy.md): a reduced, pseudonymised copy with its own manifest."""
+"""The long-term archive (privacy.md): a reduced, pseudonymised copy with its own manifest.
+
+The copy is staged inside the study folder (it holds rows: a killed archive leaves nothing with
+rows anywhere else, and the next command that takes the folder's lock removes it) and renamed
+to ``--out`` whole. Only when ``--out`` is on another file system is it copied beside ``--out``
+first (a rename cannot cross file systems); that copy is removed by the next archive.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +21,7 @@ from data_contracts.settings import SETTINGS_FILE
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
 from kitbag_analysis.failpoints import failpoint
-from kitbag_analysis.rights.folder import load_everyone, now, rows_holding
+from kitbag_analysis.rights.folder import changing, load_everyone, now, rows_holding
 from kitbag_analysis.study.load import excluded_ids
 
 ARCHIVE_MANIFEST = ARCHIVE_MARKER  # its presence tells `kitbag validate` the folder is an archive
@@ -22,15 +30,36 @@ ARCHIVE_MANIFEST = ARCHIVE_MARKER  # its presence tells `kitbag validate` the fo
 def archive(study_dir: str | Path, out: str | Path) -> dict:
     """The reduced, pseudonymised copy for the long-term archive (written whole or not at all)."""
     study_dir, out = Path(study_dir), Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise UnusableInput(f"{out}: the archive folder exists and is not empty; choose a new one.")
-    for leftover in out.parent.glob(f".{out.name}.staging-*"):  # a killed archive's row-level copy
-        atomic.remove_tree(leftover)
+    with changing(study_dir, "archive"):  # a killed archive's staging inside the study is removed
+        for leftover in out.parent.glob(f".{out.name}.staging-*"):  # a killed cross-device copy
+            atomic.remove_tree(leftover)
+        if out.exists() and any(out.iterdir()):
+            raise UnusableInput(f"{out}: the archive folder exists and is not empty; choose a new one.")
+        return _archive(study_dir, out)
+
+
+def _publish(staged: Path, out: Path) -> None:
+    """Rename the staged copy to ``out``; across file systems, copy it beside ``out`` first."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.rmdir()
+    try:
+        os.replace(staged, out)
+        atomic.fsync_dir(out.parent)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        with atomic.staging_dir(out, "staging") as beside:
+            shutil.copytree(staged, beside, dirs_exist_ok=True)
+            atomic.publish_dir(beside, out)
+
+
+def _archive(study_dir: Path, out: Path) -> dict:
     study = load_everyone(study_dir)
     gone = excluded_ids(study["consent"])
     drop = set(gone["participant_id"])
-    staged = atomic.sibling(out, "staging")
-    staged.mkdir(parents=True)
+    staged = atomic.sibling(study_dir / "archive", "staging")  # .archive.staging-*, inside the study
+    staged.mkdir()
     rows: dict[str, int] = {}
     try:
         shutil.copyfile(study_dir / SETTINGS_FILE, staged / SETTINGS_FILE)
@@ -64,9 +93,7 @@ def archive(study_dir: str | Path, out: str | Path) -> dict:
         }
         atomic.write_text(staged / ARCHIVE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
         failpoint("archive:staged")
-        if out.exists():
-            out.rmdir()
-        atomic.publish_dir(staged, out)
+        _publish(staged, out)
         failpoint("archive:published")
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)

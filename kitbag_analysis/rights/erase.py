@@ -21,7 +21,7 @@ from data_contracts.reading import locate, read_text
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
 from kitbag_analysis.failpoints import failpoint
-from kitbag_analysis.rights.folder import load_everyone, rows_holding
+from kitbag_analysis.rights.folder import changing, load_everyone, rows_holding
 from kitbag_analysis.rights.journal import Journal
 from kitbag_analysis.study.load import latest_status
 
@@ -46,10 +46,15 @@ class ErasurePlan:
 
 
 def plan_erasure(study_dir: str | Path) -> ErasurePlan:
-    """What erasure would remove. Staged rewrites left by an interrupted erasure (never renamed in,
-    so never part of the data) are removed first: they are copies the guards would otherwise scan."""
-    remove_staging(Path(study_dir))
-    study = load_everyone(Path(study_dir))
+    """What erasure would remove, with the folder's lock held. Staged rewrites left by an
+    interrupted command (never renamed in, so never part of the data) are removed first: they are
+    copies the guards would otherwise scan, and rows the erasure would not reach."""
+    with changing(study_dir, "erase"):
+        return _plan(Path(study_dir))
+
+
+def _plan(study_dir: Path) -> ErasurePlan:
+    study = load_everyone(study_dir, finishing="erase")
     latest = latest_status(study["consent"])
     start = pd.Timestamp(study.settings.analysis_phase_start)
     withdrawn = latest["status"] == "withdrawn"
@@ -92,30 +97,27 @@ def _write_filtered(source: Path, keep: pd.Series, target: Path) -> None:
         read_text(source).loc[keep.to_numpy()].to_csv(target, index=False)
 
 
-def remove_staging(study_dir: Path) -> int:
-    """Staged rewrites left by an interrupted erasure (never renamed in: safe to remove)."""
-    leftovers = sorted(study_dir.glob(".*.erase-*"))
-    for path in leftovers:
-        path.unlink(missing_ok=True)
-    return len(leftovers)
-
-
 def interrupted_erasure(study_dir: str | Path) -> dict | None:
     """The write-ahead entry of an erasure that was stopped before it was completed, if any."""
     return Journal(study_dir, ERASURE_LOG).pending()
 
 
-def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
+def apply_erasure(study_dir: str | Path, plan: ErasurePlan | None = None) -> dict | None:
     """Remove the planned rows from every file, re-validate and log; None if nothing to do.
 
     Write-ahead: the intent (counts and each file's hash before, never ids) is logged before the
     first rename and completed after the last, so an erasure stopped at any point is finished and
     logged by the next run: files already rewritten have nothing left to erase, the others are
     rewritten then, and the entry is completed with the counts it announced. Files are renamed
-    dependent-first, so every state between two renames passes the cross-file rules.
+    dependent-first, so every state between two renames passes the cross-file rules. The folder's
+    lock is held throughout, and the plan is made again under it (another command may have
+    changed the folder since ``plan`` was shown).
     """
-    study_dir = Path(study_dir)
-    remove_staging(study_dir)
+    with changing(study_dir, "erase"):
+        return _apply(Path(study_dir), _plan(Path(study_dir)))
+
+
+def _apply(study_dir: Path, plan: ErasurePlan) -> dict | None:
     pending = interrupted_erasure(study_dir)
     if plan.total_rows == 0 and pending is None:
         return None
@@ -150,13 +152,13 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
     except OSError as exc:
         raise KitbagError(
             f"{study_dir}: erasure stopped after {done} of {done + len(staged)} file(s) were rewritten "
-            f"({exc.strerror or exc}). Each file is either untouched or wholly rewritten and the folder "
-            f"still passes its contracts; run `kitbag erase {study_dir} --apply` again to finish."
+            f"({exc.strerror or exc}). Each file is either untouched or wholly rewritten; until the erasure is "
+            f"finished every command refuses the folder; run `kitbag erase {study_dir} --apply` again to finish."
         ) from exc
     finally:
         for leftover in staged.values():
             leftover.unlink(missing_ok=True)
-    report = validate_study(study_dir).report
+    report = validate_study(study_dir, finishing="erase").report
     if not report.ok:
         raise ContractViolation(f"after erasure {report.summary()}; run `kitbag validate {study_dir}`.", report)
     failpoint("erase:validated")
@@ -165,12 +167,4 @@ def apply_erasure(study_dir: str | Path, plan: ErasurePlan) -> dict | None:
     return journal.complete(pending, "erased_at")
 
 
-__all__ = [
-    "ERASURE_LOG",
-    "ErasurePlan",
-    "apply_erasure",
-    "interrupted_erasure",
-    "pending_erasure",
-    "plan_erasure",
-    "remove_staging",
-]
+__all__ = ["ERASURE_LOG", "ErasurePlan", "apply_erasure", "interrupted_erasure", "pending_erasure", "plan_erasure"]

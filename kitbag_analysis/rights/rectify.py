@@ -10,7 +10,10 @@ Applying is all or nothing: the corrected files are staged beside the originals 
 folder, as it would be, is validated first (a correction that breaks a contract is refused and
 nothing is written); then the intent is logged (counts and hashes, never values or ids), the
 files are renamed in, and the log entry completed. A run stopped at any point is finished by the
-next run (re-applying a correction is idempotent).
+next run (re-applying a correction is idempotent: a correction that would not change its cell is
+no change, so a corrections file applied once is a no-op the second time, and is not logged
+again). The folder's lock is held throughout; the check folder (hard links to the study's rows)
+is made inside the study folder, so nothing a kill leaves holds rows anywhere else.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts import ContractViolation, Finding, UnusableInput, validate_study
+from data_contracts.journals import refuse_unfinished
 from data_contracts.participants import BY_FILE, ID_COLUMNS, ROW_KEYS
 from data_contracts.reading import locate, read_text
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
 from kitbag_analysis.failpoints import failpoint
+from kitbag_analysis.rights.folder import changing
 from kitbag_analysis.rights.journal import Journal
 
 RECTIFICATION_LOG = "rectification_log.json"
@@ -61,21 +66,17 @@ def _read_corrections(path: Path) -> pd.DataFrame:
     return frame
 
 
-def remove_leftovers(study_dir: Path) -> None:
-    """What an interrupted run left: staged files inside the folder (never renamed in) and the
-    check folder beside it (hard links to the study's rows: they would keep erased rows alive)."""
-    for leftover in study_dir.glob(".*.rectify-*"):
-        leftover.unlink(missing_ok=True)
-    for check in study_dir.parent.glob(f".{study_dir.name}.rectify-check-*"):
-        atomic.remove_tree(check)
-
-
 def plan_rectification(study_dir: str | Path, corrections: str | Path) -> RectificationPlan:
     """Match every correction to exactly one row; refuse the whole file at the first problem,
-    naming the correction by its line (never its id or value)."""
-    study_dir = Path(study_dir)
-    remove_leftovers(study_dir)
-    if not validate_study(study_dir).report.ok:
+    naming the correction by its line (never its id or value). A correction to the value the cell
+    already holds changes nothing and is left out of the plan."""
+    with changing(study_dir, "rectify"):
+        return _plan(Path(study_dir), corrections)
+
+
+def _plan(study_dir: Path, corrections: str | Path) -> RectificationPlan:
+    refuse_unfinished(study_dir, "rectify")
+    if not validate_study(study_dir, finishing="rectify").report.ok:
         raise ContractViolation(f"{study_dir} fails its contracts; run `kitbag validate {study_dir}` first.")
     frame = _read_corrections(Path(corrections))
     texts: dict[str, pd.DataFrame] = {}
@@ -106,6 +107,9 @@ def plan_rectification(study_dir: str | Path, corrections: str | Path) -> Rectif
                 f"{where}: {'no row' if not len(rows) else 'several rows'} of {path.name} match its id"
                 f"{' and key' if keys else ''} (the id is not repeated here)."
             )
+        current = text[c["column"]].iloc[int(rows[0])]
+        if (c["new_value"] or None) == (None if pd.isna(current) else str(current)):
+            continue  # already so: no change (a re-applied corrections file is a no-op)
         edits.setdefault(name, []).append((int(rows[0]), c["column"], c["new_value"] or None))
         lines[(path.name, int(rows[0]), c["column"])] = line
         changes.setdefault(path.name, {}).setdefault(c["column"], 0)
@@ -142,9 +146,13 @@ def _like(text: pd.Series, original: pd.Series) -> pd.Series:
 
 
 def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict | None:
-    """Apply ``plan`` all or nothing, re-validated first, with a write-ahead log entry."""
-    study_dir = Path(study_dir)
-    remove_leftovers(study_dir)
+    """Apply ``plan`` all or nothing, re-validated first, with a write-ahead log entry (the
+    folder's lock held: a plan made under the same lock, by `kitbag rectify`, is still true)."""
+    with changing(study_dir, "rectify"):
+        return _apply(Path(study_dir), plan)
+
+
+def _apply(study_dir: Path, plan: RectificationPlan) -> dict | None:
     journal = Journal(study_dir, RECTIFICATION_LOG)
     pending = journal.pending()
     if plan.total == 0 and pending is None:
@@ -169,7 +177,9 @@ def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict 
         for leftover in staged.values():
             leftover.unlink(missing_ok=True)
     for path in files.values():
-        pending["files"].setdefault(path.name, {})["sha256_after"] = sha256(path)
+        pending["files"].setdefault(path.name, {})
+    for name, digests in pending["files"].items():  # those renamed by an earlier, interrupted run too
+        digests["sha256_after"] = sha256(study_dir / name)
     return journal.complete(pending, "rectified_at")
 
 
@@ -193,14 +203,14 @@ def refused_lines(plan: RectificationPlan, failures: list) -> list[str]:
 def _check_staged(study_dir: Path, files: dict[str, Path], staged: dict[str, Path], plan: RectificationPlan) -> None:
     """Validate the folder as it would be after the renames; refuse (nothing written) if it
     fails, naming the correction line and the rule it breaks."""
-    with atomic.staging_dir(study_dir, "rectify-check") as check:
+    with atomic.staging_dir(study_dir / "rectify-check", "check") as check:  # inside the study folder
         for path in study_dir.iterdir():
             if path.is_file() and not path.name.startswith("."):
                 os.link(path, check / path.name)
         for name, tmp in staged.items():
             (check / files[name].name).unlink()
             os.link(tmp, check / files[name].name)
-        report = validate_study(check).report
+        report = validate_study(check, finishing="rectify").report
     if not report.ok:
         named = "; ".join(refused_lines(plan, report.failures))
         raise ContractViolation(

@@ -8,7 +8,7 @@ from kitbag_analysis.errors import NotebookFailed
 from kitbag_analysis.runs.kernels import NOTEBOOK_DIR, kernel
 
 
-def execute_notebook(source: Path, target: Path, parameters: dict, private_dir: str | Path | None = None) -> None:
+def execute_notebook(source: Path, target: Path, parameters: dict) -> None:
     """papermill executes ``source`` with ``parameters`` into ``target``; a failing cell raises
     `NotebookFailed` (papermill's `PapermillExecutionError`, translated)."""
     import papermill as pm
@@ -22,7 +22,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict, private_dir: 
             cwd=str(NOTEBOOK_DIR),
             progress_bar=False,
             log_output=False,
-            km=kernel(private_dir),
+            km=kernel(),
         )
     except PapermillExecutionError as exc:
         raise NotebookFailed(exc.ename, str(exc.evalue)) from exc

@@ -4,9 +4,11 @@
 - ``processes``: a pool of spawned worker processes on this machine (the default);
 - ``dask``: the tasks of a Dask cluster, by its scheduler address.
 
-Every executor takes the same jobs and the same unit runner and yields each unit's outcome as it
-completes; a unit whose worker died becomes a failed outcome, never a lost one. Ctrl-C or SIGTERM
-(a `BaseException` in the run) ends every worker of the run before it propagates.
+Every executor takes the same jobs, the run's payload (the pickled study and pattern: it travels
+with the tasks, so a worker needs no shared disk) and the same unit runner, and yields each
+unit's outcome as it completes. A unit whose worker, kernel or cluster was lost fails the whole
+run (`RunFailed`): nothing is published. Ctrl-C or SIGTERM (a `BaseException` in the run) ends
+every worker of the run, or cancels every task of the cluster, before it propagates.
 """
 
 from __future__ import annotations
@@ -18,19 +20,26 @@ import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from pathlib import Path
 from typing import ClassVar
 
-from kitbag_analysis.errors import UnusableInput
-from kitbag_analysis.runs.unit import UnitOutcome, record_failure
+from kitbag_analysis.errors import KitbagError, RunFailed, UnusableInput
+from kitbag_analysis.runs.private_folder import remove_stale
+from kitbag_analysis.runs.unit import UnitOutcome
 
 POLL_SECONDS = 0.2  # how often the run looks up from its workers (Ctrl-C is taken then at the latest)
-Job = tuple  # (study_dir, unit, staging, stamp_json, private_study): the arguments of a unit runner
+Job = tuple  # (study_dir, unit, stamp_json): with the payload, the arguments of a unit runner
 Runner = Callable[..., UnitOutcome]
 
 
-def _failed(job: Job, exc: BaseException) -> UnitOutcome:
-    return record_failure(Path(job[2]), job[1], exc, 0.0)
+def _lost(job: Job, exc: BaseException) -> KitbagError:
+    """A runner that raised: the run fails as a whole (a unit's own failure comes back as an outcome)."""
+    if isinstance(exc, KitbagError):
+        return exc
+    text = (str(exc).strip() or "no reason given").splitlines()[0][:300]
+    return RunFailed(
+        f"unit {job[1]} was lost ({type(exc).__name__}: {text}); the run failed as a whole and "
+        "nothing was published (a previous bundle is kept)."
+    )
 
 
 class Executor(ABC):
@@ -39,7 +48,7 @@ class Executor(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def run(self, jobs: list[Job], runner: Runner) -> Iterator[UnitOutcome]: ...
+    def run(self, jobs: list[Job], payload: bytes, runner: Runner) -> Iterator[UnitOutcome]: ...
 
 
 class InlineExecutor(Executor):
@@ -47,17 +56,20 @@ class InlineExecutor(Executor):
 
     name = "inline"
 
-    def run(self, jobs: list[Job], runner: Runner) -> Iterator[UnitOutcome]:
+    def run(self, jobs: list[Job], payload: bytes, runner: Runner) -> Iterator[UnitOutcome]:
         from kitbag_analysis.runs.kernels import shutdown
+        from kitbag_analysis.runs.private_folder import remove_own
 
         try:
             for job in jobs:
                 try:
-                    yield runner(*job)
-                except Exception as exc:  # the runner failed outside the notebook
-                    yield _failed(job, exc)
+                    outcome = runner(*job, payload)
+                except Exception as exc:
+                    raise _lost(job, exc) from None
+                yield outcome
         finally:
             shutdown()
+            remove_own()
 
 
 def _worker_init() -> None:
@@ -100,22 +112,25 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
 
-    def run(self, jobs: list[Job], runner: Runner) -> Iterator[UnitOutcome]:
+    def run(self, jobs: list[Job], payload: bytes, runner: Runner) -> Iterator[UnitOutcome]:
         context = multiprocessing.get_context("spawn")
         size = min(self.workers, len(jobs))
         pool = ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_worker_init)
         try:
             with _holding_sigint():  # workers start with Ctrl-C ignored: the run ends them itself
-                futures = {pool.submit(runner, *job): job for job in jobs}
+                futures = {pool.submit(runner, *job, payload): job for job in jobs}
             for future in completed(futures):
                 try:
-                    yield future.result()
-                except Exception as exc:  # the worker process itself died
-                    yield _failed(futures[future], exc)
+                    outcome = future.result()
+                except Exception as exc:  # the runner raised, or its worker process died
+                    raise _lost(futures[future], exc) from None
+                yield outcome
         except BaseException:
             self._stop(pool)
+            remove_stale()  # the killed workers' private folders
             raise
         pool.shutdown(wait=True)
+        remove_stale()  # a worker's exit runs no atexit: its private folder goes here
 
     @staticmethod
     def _stop(pool: ProcessPoolExecutor) -> None:
@@ -140,21 +155,46 @@ class DaskExecutor(Executor):
             raise UnusableInput("the dask executor needs a scheduler address (--scheduler tcp://HOST:PORT).")
         self.scheduler = scheduler
 
-    def run(self, jobs: list[Job], runner: Runner) -> Iterator[UnitOutcome]:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
+    def run(self, jobs: list[Job], payload: bytes, runner: Runner) -> Iterator[UnitOutcome]:
+        from dask.distributed import Client, wait
 
-        with Client(self.scheduler) as client:
-            futures = {client.submit(runner, *job, pure=False): job for job in jobs}
-            try:
-                for future in dask_completed(futures):
+        with _holding_sigint():  # the client's threads start with Ctrl-C held: the run takes it
+            client = Client(self.scheduler, timeout=30)
+        futures: dict = {}
+        try:
+            shared = client.scatter(payload, broadcast=False)  # the study travels through the cluster
+            futures = {client.submit(_dask_task, runner, *job, shared, pure=False): job for job in jobs}
+            pending = set(futures)
+            while pending:
+                with contextlib.suppress(TimeoutError):  # short slices: Ctrl-C is taken at once
+                    wait(list(pending), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+                done = {f for f in pending if f.done()}
+                pending -= done
+                for future in done:
                     try:
-                        yield future.result()
-                    except Exception as exc:  # the task or its worker died
-                        yield _failed(futures[future], exc)
-            except BaseException:
-                client.cancel(list(futures))
-                raise
+                        outcome = future.result()
+                    except Exception as exc:  # the task, its worker or the cluster was lost
+                        raise _lost(futures[future], exc) from None
+                    yield outcome
+                if client.status in ("closed", "closing"):
+                    raise RunFailed(f"the Dask cluster at {self.scheduler} was lost; nothing was published.")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures), force=True)
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
+
+
+def _dask_task(runner: Runner, *args: object) -> UnitOutcome:
+    """One unit as a Dask task: its kernel ends with the task (no kernel outlives its task)."""
+    from kitbag_analysis.runs.kernels import shutdown
+
+    try:
+        return runner(*args)
+    finally:
+        shutdown()
 
 
 EXECUTORS: dict[str, type[Executor]] = {e.name: e for e in (InlineExecutor, ProcessExecutor, DaskExecutor)}

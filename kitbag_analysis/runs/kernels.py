@@ -2,8 +2,9 @@
 
 Kernel start-up and the analysis imports are most of a notebook's wall time; a worker pays them
 once. The namespace is reset before each notebook (`%reset -f`). Kernels talk over IPC sockets
-in the run's private folder (no TCP port, no plain-text traffic warning) and die with their
-worker: the kernel process gets a parent-death signal, and the worker shuts it down at exit.
+in their worker's private folder (no TCP port, no plain-text traffic warning) and die with their
+worker: the kernel process gets a parent-death signal, and the worker shuts it down at exit (a
+Dask task shuts its kernel down when it ends: no kernel outlives its task there).
 """
 
 from __future__ import annotations
@@ -26,23 +27,22 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
 
 
-def kernel(private_dir: str | Path | None = None):  # noqa: ANN201 - a jupyter_client KernelManager
+def kernel():  # noqa: ANN201 - a jupyter_client KernelManager
     """This process's kernel (started on first use), its namespace reset."""
     from jupyter_client.manager import KernelManager
 
+    from kitbag_analysis.runs.private_folder import process_folder
+
     km = _KERNEL.get("km")
-    if km is not None and _KERNEL.get("folder") != private_dir:  # its sockets went with its run's folder
-        shutdown()
-        km = None
     if km is None or not km.is_alive():
-        folder = Path(private_dir) if private_dir else None
+        folder = process_folder()
         km = KernelManager(kernel_name="python3", transport="ipc")
-        if folder is not None:
-            km.connection_file = str(folder / f"kernel-{os.getpid()}.json")
-            km.ip = str(folder / f"kernel-{os.getpid()}")
+        km.connection_file = str(folder / f"kernel-{os.getpid()}.json")
+        # abstract IPC sockets (Linux): no socket file, and no limit from a long TMPDIR's path
+        km.ip = f"@kitbag-kernel-{os.getpid()}-{folder.name.rsplit('-', 1)[-1]}"
         km.start_kernel(cwd=str(NOTEBOOK_DIR), preexec_fn=die_with_parent)
-        atexit.register(km.shutdown_kernel, now=True)
-        _KERNEL["km"], _KERNEL["folder"] = km, private_dir
+        atexit.register(shutdown)
+        _KERNEL["km"] = km
     client = km.client()
     client.start_channels()
     try:
@@ -56,7 +56,6 @@ def kernel(private_dir: str | Path | None = None):  # noqa: ANN201 - a jupyter_c
 def shutdown() -> None:
     """End this process's kernel now (a worker told to stop)."""
     km = _KERNEL.pop("km", None)
-    _KERNEL.pop("folder", None)
     if km is not None and km.is_alive():
         km.shutdown_kernel(now=True)
 

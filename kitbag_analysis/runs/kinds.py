@@ -16,7 +16,6 @@ from kitbag_analysis.runs.monitor import (
     run_monitoring_unit,
     write_monitoring_index,
 )
-from kitbag_analysis.runs.private_folder import STUDY_FILE
 from kitbag_analysis.runs.unit import NOTEBOOKS, UnitOutcome, run_unit
 from kitbag_analysis.study.load import Study
 
@@ -27,16 +26,17 @@ class RunKind:
 
     name: str
     templates: tuple[Path, ...]  # hashed into the stamp (`notebook_sha256`)
-    prepare: Callable[[Study, Path, dict], object]  # (study, private folder, stamp): once per run
-    runner: Callable[..., UnitOutcome]  # (study_dir, unit, staging, stamp_json, private_study)
+    prepare: Callable[[Study, dict], dict]  # (study, stamp) -> the run's payload: study, pattern, ...
+    runner: Callable[..., UnitOutcome]  # (study_dir, unit, stamp_json, payload) -> the unit's files
     index: Callable[[Path, Study, list[UnitOutcome], dict], None]
 
 
-def _report_pattern(study: Study, private: Path, stamp: dict) -> object:
-    return suppression_pattern(study, private / STUDY_FILE)
+def _report_payload(study: Study, stamp: dict) -> dict:
+    """What every report unit needs: the study and its suppression pattern (against the ledger)."""
+    return {"study": study, "pattern": suppression_pattern(study)}
 
 
-REPORT = RunKind("report", NOTEBOOKS, _report_pattern, run_unit, write_index)
+REPORT = RunKind("report", NOTEBOOKS, _report_payload, run_unit, write_index)
 MONITORING = RunKind(
     "monitoring", MONITORING_TEMPLATES, prepare_monitoring, run_monitoring_unit, write_monitoring_index
 )

@@ -7,59 +7,56 @@ from __future__ import annotations
 import datetime as dt
 import json
 import pickle
+import tempfile
 import time
 from pathlib import Path
 
 from kitbag_analysis import atomic
+from kitbag_analysis.errors import RunFailed
 from kitbag_analysis.pages import monitoring as pm
 from kitbag_analysis.pages.html import TEMPLATES
 from kitbag_analysis.runs.manifest import INDEX, MANIFEST
-from kitbag_analysis.runs.unit import ERROR_FILE, UnitOutcome, record_failure
-from kitbag_analysis.sdc.pattern import Pattern
+from kitbag_analysis.runs.private_folder import process_folder
+from kitbag_analysis.runs.unit import ERROR_FILE, UnitOutcome, failed
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import restrict, unit_name
 
-STATE_FILE = "monitoring.pkl"
 MONITORING_TEMPLATES = (TEMPLATES / "monitoring.html.j2", TEMPLATES / "monitoring_index.html.j2")
 
 
-def prepare_monitoring(study: Study, private: Path, stamp: dict) -> Pattern:
+def prepare_monitoring(study: Study, stamp: dict) -> dict:
     """Every unit's monitoring and the pattern over all of them, once per run (refused here,
-    before any unit runs, when no safe pattern exists), kept in the run's private folder."""
+    before any unit runs, when no safe pattern exists): the run's payload."""
     state = pm.monitoring(study, dt.date.fromisoformat(stamp["as_of"]))
-    atomic.write_bytes(private / STATE_FILE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-    return state.pattern
+    return {"study": study, "pattern": state.pattern, "monitoring": state}
 
 
-def run_monitoring_unit(
-    study_dir: str, unit: str, out_dir: str, audit_stamp: str, study_cache: str = ""
-) -> UnitOutcome:
-    """Write ``out_dir/<unit>``: monitoring.html, results.json, release.json and sdc/."""
-    from kitbag_analysis.runs.kernels import die_with_parent
-
-    die_with_parent()
+def run_monitoring_unit(study_dir: str, unit: str, audit_stamp: str, payload: bytes) -> UnitOutcome:
+    """One unit's monitoring.html, results.json, release.json and sdc/, returned as its files (the
+    run alone writes the bundle)."""
     started = time.perf_counter()
-    out = Path(out_dir)
     stamp = json.loads(audit_stamp)
-    parameters = {"study_dir": str(Path(study_dir).resolve()), "unit": unit, "as_of": stamp["as_of"]}
-    with atomic.staging_dir(out / unit, "unit") as staged:
+    parameters = {"study_dir": study_dir, "unit": unit, "as_of": stamp["as_of"]}
+    with tempfile.TemporaryDirectory(prefix="unit-", dir=process_folder()) as tmp:
+        staged = Path(tmp)
         try:
-            with open(study_cache, "rb") as handle:
-                study: Study = pickle.load(handle)
-            with open(Path(study_cache).with_name(STATE_FILE), "rb") as handle:
-                state: pm.Monitoring = pickle.load(handle)
-            headline = pm.write_unit(study, unit, state, stamp, staged)
-            atomic.publish_dir(staged, out / unit)
-            return UnitOutcome(
-                unit,
-                "ok",
-                time.perf_counter() - started,
-                excluded=restrict(study, unit).excluded,
-                parameters=parameters,
-                headline=headline,
-            )
+            state = pickle.loads(payload)
+            study: Study = state["study"]
+            headline = pm.write_unit(study, unit, state["monitoring"], stamp, staged)
+            files = {str(p.relative_to(staged)): p.read_bytes() for p in sorted(staged.rglob("*")) if p.is_file()}
+        except (OSError, MemoryError) as exc:
+            raise RunFailed(f"unit {unit}: the machine failed the run ({type(exc).__name__})") from None
         except Exception as exc:  # a failed unit must not stop the run
-            return record_failure(out, unit, exc, time.perf_counter() - started, parameters)
+            return failed(unit, exc, time.perf_counter() - started, parameters)
+    return UnitOutcome(
+        unit,
+        "ok",
+        time.perf_counter() - started,
+        excluded=restrict(study, unit).excluded,
+        parameters=parameters,
+        headline=headline,
+        files=files,
+    )
 
 
 def write_monitoring_index(folder: Path, study: Study, outcomes: list[UnitOutcome], stamp: dict) -> None:

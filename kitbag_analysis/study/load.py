@@ -11,6 +11,7 @@ import pandas as pd
 
 from data_contracts import ContractViolation, StudySettings, validate_study
 from data_contracts.failures import ValidationReport
+from data_contracts.journals import refuse_unfinished
 from data_contracts.participants import PARTICIPANTS
 from data_contracts.reading import plain_text
 
@@ -86,13 +87,15 @@ def excluded(study: Study) -> Study:
     return replace(study, frames=frames, excluded_applied=True, _cache={})
 
 
-def load_study(path: str | Path, *, apply_exclusions_: bool = True) -> Study:
+def load_study(path: str | Path, *, apply_exclusions_: bool = True, finishing: str | None = None) -> Study:
     """Validate ``path`` and load it; raise `ContractViolation` if any contract fails.
 
     With ``apply_exclusions_=False`` the frames keep everyone (for erasure and audit code);
-    ``exclusions`` is filled either way.
+    ``exclusions`` is filled either way. A folder with a half-applied erasure or rectification is
+    refused (naming the command that finishes it) unless that command is ``finishing`` it.
     """
-    validated = validate_study(path)
+    refuse_unfinished(path, finishing)  # before reading: the files may be a mix of old and new
+    validated = validate_study(path, finishing=finishing)
     if not validated.report.ok:
         raise ContractViolation(
             f"{validated.report.summary()}. Run `kitbag validate {path}` for the table of failures.",
