@@ -17,27 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from kitbag_analysis.analysis.analyse import analysis_counts
-from kitbag_analysis.pages.report import Report, release_json, suppression_pattern
+from kitbag_analysis.pages.report import counts_releases
 from kitbag_analysis.sdc import ledger as ledgers
 from kitbag_analysis.sdc.history import entry_from_release
-from kitbag_analysis.sdc.release import make_release
-from kitbag_analysis.study.load import load_study
 from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
 MEASURES = ("child_measures", "practitioner_measures", "carer_measures")
-
-
-def published(study_dir: Path):  # noqa: ANN201 - (release.json dicts, Pattern)
-    study = load_study(study_dir)
-    pattern = suppression_pattern(study)
-    out = []
-    for unit in study.units:
-        analysis = analysis_counts(study, unit)
-        out.append(
-            release_json(Report(unit, study, analysis, make_release(study, analysis, pattern.suppressed), {}, pattern))
-        )
-    return out, pattern
 
 
 def one(children: int, root: Path) -> None:
@@ -48,7 +33,7 @@ def one(children: int, root: Path) -> None:
             study / f"{f}.csv", index=False
         )
     started = time.perf_counter()
-    interim, _ = published(study)
+    interim, _ = counts_releases(study)
     interim_seconds = time.perf_counter() - started
     with ledgers.locked(study):
         manifest = {"run_id": "interim", "kind": "report", "created_at": ""}
@@ -65,7 +50,7 @@ def one(children: int, root: Path) -> None:
     )
     pd.concat([consent, extra]).to_csv(study / "consent.csv", index=False)
     started = time.perf_counter()
-    final, pattern = published(study)
+    final, pattern = counts_releases(study)
     seconds = time.perf_counter() - started
     against = pattern.history.against[0]
     pooled = [

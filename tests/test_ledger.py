@@ -20,10 +20,9 @@ from attacker import Attack
 from kitbag_analysis.analysis.analyse import analysis_counts
 from kitbag_analysis.cli import main
 from kitbag_analysis.errors import ReleaseRefused
-from kitbag_analysis.pages.report import Report, release_json, suppression_pattern
+from kitbag_analysis.pages.report import counts_releases
 from kitbag_analysis.sdc import ledger as ledgers
 from kitbag_analysis.sdc.history import entry_from_release
-from kitbag_analysis.sdc.release import make_release
 from kitbag_analysis.study.load import load_study
 
 C = "[c]"
@@ -33,19 +32,6 @@ DERIVED = ("mean", "sd", "percent", "rate")
 
 
 # --- what a batch would publish, without its notebooks ----------------------------------------
-def published(study_dir: Path) -> tuple[list[dict], object]:
-    """Every unit's release.json as a batch of ``study_dir`` would publish it (counts and the
-    numbers built on them; no model is fitted), honouring the study's ledger."""
-    study = load_study(study_dir)
-    pattern = suppression_pattern(study)
-    out = []
-    for unit in study.units:
-        analysis = analysis_counts(study, unit)
-        release = make_release(study, analysis, pattern.suppressed)
-        out.append(release_json(Report(unit, study, analysis, release, {}, pattern)))
-    return out, pattern
-
-
 def record(study_dir: Path, releases: list[dict], run_id: str) -> None:
     """Record ``releases`` in the study's ledger, as `kitbag release` does after verify and audit."""
     manifest = {"run_id": run_id, "kind": "report", "created_at": "2026-01-01T00:00:00+00:00"}
@@ -168,12 +154,12 @@ def test_three_withdrawals_with_late_data_are_refused_or_recover_nothing(study: 
     follow = full.index[full["wave"] == "followup"]
     late = [follow[10], follow[200], follow[-10]]
     full.drop(index=late).to_csv(study / "child_measures.csv", index=False)
-    before, pattern_before = published(study)
+    before, pattern_before = counts_releases(study)
     record(study, before, "R1-early")
     full.to_csv(study / "child_measures.csv", index=False)
     withdraw(study, analysed_children(study, 3))
     try:
-        after, pattern_after = published(study)
+        after, pattern_after = counts_releases(study)
     except ReleaseRefused as refused:
         assert "R1-early" in str(refused) and "people have changed" in str(refused)
         return
@@ -186,12 +172,12 @@ def test_interim_then_final_publishes_the_pooled_effects_and_recovers_nothing(st
     for f, frame in full.items():
         late = frame[frame["wave"] == "followup"].sample(frac=0.3, random_state=11).index
         frame.drop(index=late).to_csv(study / f"{f}.csv", index=False)
-    interim, pattern_interim = published(study)
+    interim, pattern_interim = counts_releases(study)
     record(study, interim, "R1-interim")
     for f, frame in full.items():
         frame.to_csv(study / f"{f}.csv", index=False)
     withdraw(study, analysed_children(study, 3))
-    final, pattern_final = published(study)  # not refused
+    final, pattern_final = counts_releases(study)  # not refused
     found = attack(interim, final, pattern_interim.linked.values, pattern_final.linked.values)
     assert not found, {k: v[:3] for k, v in found.items()}
     assert pattern_final.ledger, "the withdrawals changed counts the final release had to protect"
@@ -307,7 +293,7 @@ def test_a_released_monitoring_bundle_then_the_final_report_recovers_nothing(stu
     assert main(["release", str(out), "--by", "steering group"]) == 0
     monitoring = [json.loads(p.read_text()) for p in sorted(out.glob("*/release.json"))]
     withdraw(study, analysed_children(study, 3))
-    final, pattern = published(study)
+    final, pattern = counts_releases(study)
     assert pattern.history.against[0].kind == "monitoring"
     disclosed = [
         (name, now - then)
@@ -327,7 +313,7 @@ def test_a_60_child_study_publishes_its_pooled_flow_and_results(tmp_path: Path) 
     from kitbag_analysis.synthetic.generate import SynthSpec, write_study
 
     study = write_study(tmp_path / "study", SynthSpec(seed=3, children=60))
-    releases, pattern = published(study)
+    releases, pattern = counts_releases(study)
     pooled = {k: v for k, v in counts(releases).items() if k[0] == "all"}
     flow = [k for k, v in pooled.items() if k[1:3] == ("participant_flow", "children") and v is not None]
     assert {k[4] for k in flow} == {"kitbag", "control"}, "the pooled flow is published by arm"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kitbag_analysis import atomic
-from kitbag_analysis.analysis.analyse import UnitAnalysis, analyse
+from kitbag_analysis.analysis.analyse import UnitAnalysis, analyse, analysis_counts
 from kitbag_analysis.analysis.labels import population_label
 from kitbag_analysis.analysis.models import (
     ICC_FLOOR,
@@ -276,6 +276,20 @@ def release_json(report: Report) -> dict[str, Any]:
     return data
 
 
+def counts_releases(study_dir: str | Path) -> tuple[list[dict[str, Any]], Pattern]:
+    """Every unit's release.json as a batch of ``study_dir`` would publish its counts and the numbers
+    built on them (no model is fitted), honouring the study's ledger, with the pattern: what two
+    successive releases give a reader to compare (tests/test_ledger.py, benchmarks/ledger_cost.py)."""
+    study = load_study(study_dir)
+    pattern = suppression_pattern(study)
+    releases = []
+    for unit in study.units:
+        analysis = analysis_counts(study, unit)
+        release = make_release(study, analysis, pattern.suppressed)
+        releases.append(release_json(Report(unit, study, analysis, release, {}, pattern)))
+    return releases, pattern
+
+
 # --- sections (HTML) ----------------------------------------------------------------------------
 NOT_DONE = (
     "the effectiveness models (analysis-plan.md §4) and the What-Works statistics (§7: effect sizes on the "
@@ -486,6 +500,7 @@ __all__ = [
     "Report",
     "brief_html",
     "build",
+    "counts_releases",
     "header_html",
     "impact_html",
     "load",
