@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/analyse_speed.py
 	$(BIN)/python benchmarks/batch_speed.py
 	$(BIN)/python benchmarks/interrupt_speed.py
+	$(BIN)/python benchmarks/ledger_cost.py
 
 clean:
 	rm -rf $(VENV) data/synthetic data/low-uptake reports/demo reports/monitor-demo $(CI_REPORTS)
