@@ -27,6 +27,8 @@ def test_methods_follow_the_rules(small_study_master: Path, threshold: int) -> N
     text = _words(methods_html(SimpleNamespace(study=study, unit="all")))
     assert f"counts of people below {threshold} are shown as {SUPPRESSED}" in text
     assert f"shown only with at least {MIN_RESIDUAL_DF} residual degrees of freedom" in text
+    assert f"is protected where it is 1 to {threshold - 1}" in text  # a shown total minus a shown part
+    assert "No release of this study was recorded before this one." in text
     least = subgroup_least(threshold)
     assert least == max(MIN_PARTICIPANTS_PER_ARM, threshold)
     assert f"a level's effect is shown only with at least {least} analysed in each arm" in text

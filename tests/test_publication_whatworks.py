@@ -61,19 +61,29 @@ def test_mdes_attrition_and_missing_share_follow_their_counts(pooled) -> None:
     study, analysis = pooled
     label = ("Emotional and behavioural difficulties (SDQ total)", "Children")
     shown = _row(_release(study, analysis).tables["whatworks"], *label)
-    analysed = CellKey("all", "effectiveness", "children", "sdq_total", "control")
     enrolled = CellKey("all", "participant_flow", "children", "enrolled", "kitbag")
-    release = _release(study, analysis, {analysed, enrolled})
+    release = _release(study, analysis, {enrolled})
     hidden = _row(release.tables["whatworks"], *label)
-    # g_total and the ICC are a model's; MDES, attrition and its difference rest on counts
+    # g_total and the ICC are the model's (its analysed counts are shown); MDES at randomisation rests on enrolled
     assert hidden[2:4] == shown[2:4] and SUPPRESSED not in shown[2:4]
     assert hidden[4] == SUPPRESSED  # at randomisation: enrolled
-    assert hidden[5] == SUPPRESSED  # at analysis: analysed
-    assert hidden[6] == SUPPRESSED and hidden[7] == SUPPRESSED and hidden[8] == SUPPRESSED
+    assert hidden[5] == shown[5] and SUPPRESSED not in shown[5]  # at analysis: the analysed, shown
     assert hidden[9] == shown[9]  # teams with no one analysed: teams are not people
-    missing = _row(release.tables["missing_data"], *label)
-    assert missing[2] == SUPPRESSED
-    assert missing[3:] == _row(_release(study, analysis).tables["missing_data"], *label)[3:]
+    assert _row(release.tables["missing_data"], *label) == _row(_release(study, analysis).tables["missing_data"], *label)
+
+
+def test_a_model_whose_analysed_count_is_suppressed_is_not_shown(pooled) -> None:
+    """analysis-plan §6.1: a model result is shown only where the counts it rests on are (an
+    analysed count suppressed by the pattern or the ledger withholds the model and its §7 rows)."""
+    study, analysis = pooled
+    label = ("Emotional and behavioural difficulties (SDQ total)", "Children")
+    analysed = CellKey("all", "effectiveness", "children", "sdq_total", "control")
+    release = _release(study, analysis, {analysed})
+    assert [c for c in _row(release.tables["whatworks"], *label)[2:] if c] == ["not shown"]
+    assert [c for c in _row(release.tables["missing_data"], *label)[2:] if c] == ["not shown"]
+    effectiveness = next(row for row in release.tables["effectiveness"].rows if tuple(row[:2]) == label)
+    assert effectiveness[6] == "not shown" and "suppressed" in effectiveness[-1]
+    assert "sdq_total" not in {e.outcome for e in release.effects}  # nor in a figure
 
 
 def test_models_below_the_residual_df_rule_are_not_shown(pooled) -> None:

@@ -21,7 +21,7 @@ from kitbag_analysis.analysis.models import (
     MIN_TEAMS_PER_ARM,
     Z95,
 )
-from kitbag_analysis.analysis.names import EXCLUDED_TABLE, FLOW
+from kitbag_analysis.analysis.names import EXCLUDED_TABLE, FLOW, SUMMARY
 from kitbag_analysis.analysis.outcomes import OUTCOMES
 from kitbag_analysis.errors import ReleaseRefused
 from kitbag_analysis.pages import html
@@ -204,7 +204,8 @@ def brief_html(report: Report) -> str:
         study_name=report.study.settings.name,
         unit_name=report.unit_name,
         stamp=stamp_compact_html(report, "the whole audit stamp is at the end of the effectiveness report"),
-        summary=report.release.tables["summary"],
+        summary=report.release.tables.get(SUMMARY),  # none where the impact evaluation was removed (§9)
+        impact=impact_html(report.study),
         flow=report.release.tables[FLOW],
         figure=brief_figure_html(report),
         verdict_rule=VERDICT_RULE,
@@ -455,7 +456,8 @@ def methods_html(report: Report) -> str:
 
 def _earlier_releases(report: Report) -> str:
     """The releases in the study's ledger this one is protected against, in words ('' for none)."""
-    history = report.pattern.history if report.pattern else None
+    pattern = getattr(report, "pattern", None)  # (the methods text of a page without a run's pattern)
+    history = pattern.history if pattern else None
     if not history or not history.against:
         return ""
     named = ", ".join(f"{a.kind} {a.run_id} (released {a.released_at[:10]})" for a in history.against)
