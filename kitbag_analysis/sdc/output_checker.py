@@ -124,7 +124,7 @@ def _acro_checks(report: Report, session) -> dict[str, str]:  # noqa: ANN001 - a
     mitigation = session.mitigation
     session.suppress = False
     try:
-        for name in (n for names in PAGE_TABLES.values() for n in names):
+        for name in (n for names in PAGE_TABLES.values() for n in names if n in report.release.tables):
             built = _count_table(report.release.tables[name])
             if built is None or built[0].empty:
                 continue
