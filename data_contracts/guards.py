@@ -31,8 +31,17 @@ HEX_RUN = r"[0-9a-f]{16,}"
 FULL_DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
 FULL_DATE_COLUMN = "birth_year_month"
 
-_COMPILED = {name: re.compile(p, re.IGNORECASE) for name, p in GUARDS.items()}
-_ANY = re.compile("|".join(f"(?:{p})" for p in GUARDS.values()), re.IGNORECASE)
+# Python's `re` tries a match at every position, so inside a long run of an email's local-part
+# characters (a pasted blob, a base64 image) the plain pattern would rescan the rest of the run
+# from each one: quadratic, minutes for 100 kB. The Python form starts only where such a run
+# starts (same hits); pyarrow's RE2, used on the cells, is linear and takes `GUARDS` as written.
+_RUN_START = {"email address": r"(?<![a-z0-9._%+'-])"}
+SEARCHERS: dict[str, re.Pattern[str]] = {
+    name: re.compile(_RUN_START.get(name, "") + p, re.IGNORECASE) for name, p in GUARDS.items()
+}
+_COMPILED = SEARCHERS
+_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in SEARCHERS.values()), re.IGNORECASE)
+_ANY_RE2 = "|".join(f"(?:{p})" for p in GUARDS.values())
 _FULL_DATE = re.compile(FULL_DATE)
 _HEX = re.compile(HEX_RUN, re.IGNORECASE)
 
@@ -59,7 +68,7 @@ def check_text(file: str, frame: pd.DataFrame) -> list[Failure]:
     n = len(frame)
     per_guard = (
         {guard: _mask(values, pattern, index) for guard, pattern in GUARDS.items()}
-        if pc.any(pc.match_substring_regex(values, _ANY.pattern, ignore_case=True)).as_py()
+        if pc.any(pc.match_substring_regex(values, _ANY_RE2, ignore_case=True)).as_py()
         else {}
     )
     for k, name in enumerate(frame.columns):

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from data_contracts import validate_study
-from data_contracts.guards import check_text, contains_identifier
+from data_contracts.guards import GUARDS, SEARCHERS, check_text, contains_identifier
 from kitbag_analysis.cli import main
 
 SECRETS = {
@@ -135,3 +135,20 @@ def test_valid_ids_dates_and_numbers_never_trip_a_guard(prefix: str, hexpart: st
 
     for text in (prefix + hexpart, day.isoformat(), str(number / 7), f"{number:,}", "BEX-T07", "U1", "2012-05"):
         assert not contains_identifier(text), text
+
+
+@given(st.text(alphabet="aZ9._%+'-@ \n/=x", max_size=60))
+def test_the_python_searchers_find_what_the_cell_scan_finds(text: str) -> None:
+    """`SEARCHERS` (Python `re`, started only where a run starts so that a long run is not
+    rescanned from each of its characters) flag exactly the texts that `GUARDS` flag under
+    pyarrow's RE2, which scans the cells."""
+    import pyarrow.compute as pc
+
+    for name, pattern in GUARDS.items():
+        re2 = pc.match_substring_regex(pa.array([text]), pattern, ignore_case=True)[0].as_py()
+        assert bool(SEARCHERS[name].search(text)) == re2, name
+
+
+def test_a_long_run_inside_a_message_is_still_searched_to_its_end() -> None:
+    blob = "QUJD+" * 40_000  # a 200 kB base64-like run, then an address glued to it
+    assert not contains_identifier(blob) and contains_identifier(blob + "jo@example.org")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from data_contracts import Finding, UnusableInput
-from data_contracts.guards import GUARDS
+from data_contracts.guards import SEARCHERS
 from kitbag_analysis import atomic
 from kitbag_analysis.intake.survey import DRAW_LOG, ENTRANTS_FILE, MARKER_FILE, read_entrants
 from kitbag_analysis.rights.journal import Journal
 
 METHOD = "numpy.random.default_rng(seed).choice over the entrants (each address once, sorted), without replacement"
-_EMAIL = re.compile(GUARDS["email address"], re.IGNORECASE)
+_EMAIL = SEARCHERS["email address"]
 
 
 @dataclass(frozen=True)
