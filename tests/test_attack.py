@@ -60,3 +60,26 @@ def test_contradictory_publication_is_an_error() -> None:
     total, a, b = k("all", "t"), k("all", "a"), k("all", "b")
     with pytest.raises(ValueError):
         feasible_intervals({total: 5.0, a: None, b: 9.0}, [(total, (a, b))])
+
+
+def test_a_memo_reuses_only_the_same_programme() -> None:
+    """Two components; a second call through the same memo changes one published value: the
+    untouched component is taken from the memo, the changed one is solved again, and both equal
+    a fresh solve (a memo keyed by its cells alone would give the stale [0, 20])."""
+    rows = ("family support workers", "social workers")
+    identities = [(k("all", r), tuple(k(u, r) for u in LAS)) for r in rows]
+
+    def published(haringey: float) -> dict:
+        return {
+            **{k(u, rows[0]): v for u, v in zip(("all", *LAS), (49.0, None, haringey, None, 15.0), strict=True)},
+            **{k(u, rows[1]): v for u, v in zip(("all", *LAS), (60.0, 12.0, None, 20.0, None), strict=True)},
+        }
+
+    memo: dict = {}
+    first = feasible_intervals(published(14.0), identities, memo=memo)
+    assert len(memo) == 2 and first == feasible_intervals(published(14.0), identities)
+    solved = dict(memo)
+    again = feasible_intervals(published(4.0), identities, memo=memo)
+    assert again == feasible_intervals(published(4.0), identities)
+    assert again[k("bexley")] == (0.0, 30.0) and again[k("haringey", rows[1])] == first[k("haringey", rows[1])]
+    assert len(memo) == 3 and all(memo[key] is value for key, value in solved.items())

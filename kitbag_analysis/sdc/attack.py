@@ -41,6 +41,7 @@ def feasible_intervals(
     identities: Iterable[tuple[CellKey, tuple[CellKey, ...]]],
     bounds: Iterable[tuple[CellKey, CellKey]] = (),
     enough: float | None = None,
+    memo: dict | None = None,
 ) -> dict[CellKey, Interval]:
     """[lo, hi] of every unknown cell (suppressed: value None, or named only in an identity).
 
@@ -48,6 +49,11 @@ def feasible_intervals(
     LP solution is a feasible point for every cell) span ``enough``: its interval is then a proven
     part of the feasible one, at least ``enough`` wide, which is all the audit asks. Cells narrower
     than that are always solved exactly.
+
+    ``memo`` (a dict kept by the caller across calls, e.g. the rounds of one pattern): a component
+    whose programme is the same as one solved before (same cells, coefficients and right-hand
+    sides) takes that answer instead of being solved again; HiGHS is deterministic, so the result
+    is the same either way.
 
     ``identities`` are (total, parts): total = sum(parts); ``bounds`` are (smaller, larger)."""
     identities, bounds = list(identities), list(bounds)
@@ -80,7 +86,7 @@ def feasible_intervals(
     found: dict[CellKey, Interval] = {}
     for part in range(n_parts):
         cols = np.flatnonzero(label == part)
-        found.update(_component(cols, unknown, a_eq, b_eq, a_ub, b_ub, enough))
+        found.update(_component(cols, unknown, a_eq, b_eq, a_ub, b_ub, enough, memo))
     return found
 
 
@@ -96,7 +102,7 @@ def _matrix(rows: list[tuple[dict[int, float], float]], n: int) -> tuple[sparse.
 
 
 def _component(
-    cols: np.ndarray, unknown: list[CellKey], a_eq, b_eq, a_ub, b_ub, enough=None
+    cols: np.ndarray, unknown: list[CellKey], a_eq, b_eq, a_ub, b_ub, enough=None, memo=None
 ) -> dict[CellKey, Interval]:  # noqa: ANN001
     """Min and max of each variable of one component, subject to the constraints touching it:
     one HiGHS model per component, re-solved (warm) with each variable as the objective. With
@@ -109,6 +115,20 @@ def _component(
     is_eq = np.r_[np.ones(a_eq.shape[0], bool), np.zeros(a_ub.shape[0], bool)]
     rows = np.flatnonzero(np.asarray(abs(sub).sum(axis=1)).ravel() > 0)
     matrix = sub[rows].tocsc()
+    matrix.sort_indices()
+    key = None
+    if memo is not None:
+        key = (
+            tuple(unknown[c] for c in cols),
+            enough,
+            matrix.indptr.tobytes(),
+            matrix.indices.tobytes(),
+            matrix.data.tobytes(),
+            rhs[rows].tobytes(),
+            is_eq[rows].tobytes(),
+        )
+        if key in memo:
+            return memo[key]
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(cols), len(rows)
     lp.col_cost_ = np.zeros(len(cols))
@@ -164,6 +184,8 @@ def _component(
         elif high is None:  # unbounded above (or no bound found): the cell is not pinned down
             high = float("inf")
         out[unknown[cols[j]]] = (max(low, 0.0), high)
+    if key is not None:
+        memo[key] = out
     return out
 
 

@@ -71,6 +71,7 @@ def _release_spill(
     primary: frozenset[CellKey],
     intervals: dict[CellKey, Interval],
     threshold: int,
+    memo: dict | None = None,
 ) -> tuple[frozenset[CellKey], dict[CellKey, Interval], int]:
     """Cuts are kept from round to round, so a main-table cell a cut asked for while a contained
     table was being protected may no longer be needed once the pattern is safe. Each such
@@ -91,7 +92,7 @@ def _release_spill(
         if key not in suppressed or group & primary:
             continue
         trial = suppressed - group
-        trial_intervals = _intervals(linked, trial, threshold)
+        trial_intervals = _intervals(linked, trial, threshold, memo)
         if not audit(trial_intervals, threshold):
             suppressed, intervals, released = trial, trial_intervals, released + len(group & suppressed)
     return suppressed, intervals, released
@@ -108,10 +109,14 @@ def _partners(i: int, members: list[int], keys: list[CellKey]) -> list[int]:
     return others
 
 
-def _intervals(linked: LinkedSet, suppressed: frozenset[CellKey], threshold: int) -> dict[CellKey, Interval]:
+def _intervals(
+    linked: LinkedSet, suppressed: frozenset[CellKey], threshold: int, memo: dict | None = None
+) -> dict[CellKey, Interval]:
+    """The audit's intervals; ``memo`` carries solved components from one call to the next (the
+    rounds and trials of one pattern change a few components at a time)."""
     published = {k: (None if k in suppressed else v) for k, v in linked.values.items()}
     identities = [(i.total, i.parts) for i in linked.identities]
-    return feasible_intervals(published, identities, linked.bounds, enough=threshold)
+    return feasible_intervals(published, identities, linked.bounds, enough=threshold, memo=memo)
 
 
 def primary_cells(linked: LinkedSet, threshold: int) -> frozenset[CellKey]:
@@ -147,14 +152,15 @@ def suppression_pattern(
             neighbours.setdefault(i, set()).update(_partners(i, members, keys))
             everyone.setdefault(i, set()).update(j for j in members if j != i)
     cuts: list[dict[int, float]] = []
+    memo: dict = {}  # the audit's solved components, shared by the rounds and `_release_spill`
     lower = np.array([1.0 if k in hidden else 0.0 for k in keys])
     for rounds in range(1, max_rounds + 1):
         chosen = _solve(rows + cuts, lower, weights, len(keys))
         suppressed = frozenset(keys[i] for i in np.flatnonzero(chosen))
-        intervals = _intervals(linked, suppressed, threshold)
+        intervals = _intervals(linked, suppressed, threshold, memo)
         narrow = audit(intervals, threshold)
         if not narrow:
-            suppressed, intervals, released = _release_spill(linked, suppressed, hidden, intervals, threshold)
+            suppressed, intervals, released = _release_spill(linked, suppressed, hidden, intervals, threshold, memo)
             return Pattern(
                 primary - ledger - linked.complements,
                 suppressed - primary - linked.complements,
