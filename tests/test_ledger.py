@@ -23,6 +23,7 @@ from kitbag_analysis.errors import ReleaseRefused
 from kitbag_analysis.pages.report import counts_releases
 from kitbag_analysis.sdc import ledger as ledgers
 from kitbag_analysis.sdc.history import entry_from_release
+from kitbag_analysis.sdc.linked import linked_set
 from kitbag_analysis.study.load import load_study
 
 C = "[c]"
@@ -89,6 +90,13 @@ def attack(before: list[dict], after: list[dict], truth_before: dict, truth_afte
         k
         for k, v in after_cells.items()
         if k[5] in DERIVED and v not in (None, C) and (*k[:4], k[4].split(" ")[0]) in changed
+    )
+    # a model of a row whose count changed (its estimate moves with the changed people alone)
+    rows_changed = {k[:4] for k in changed}
+    found["model on a changed count"] = sorted(
+        k
+        for k, v in after_cells.items()
+        if k[5] not in ("n", *DERIVED) and v not in (None, C) and k[:4] in rows_changed
     )
     # the change of a changed count worked out from this release's identities (the earlier value
     # is known when it was shown): fewer than T possible values
@@ -166,29 +174,47 @@ def test_three_withdrawals_with_late_data_are_refused_or_recover_nothing(study: 
     assert not attack(before, after, pattern_before.linked.values, pattern_after.linked.values)
 
 
-def test_interim_then_final_publishes_the_pooled_effects_and_recovers_nothing(study: Path) -> None:
-    """An interim release with 70% of follow-up rows, then the final data with three withdrawals."""
+def published(bundle: Path) -> list[dict]:
+    """What a bundle publishes: every unit's release.json."""
+    return [json.loads(p.read_text()) for p in sorted(bundle.glob("*/release.json"))]
+
+
+def test_interim_then_final_publishes_the_pooled_effects_and_recovers_nothing(study: Path, tmp_path: Path) -> None:
+    """An interim report with 70% of follow-up rows, released with `kitbag release`, then the final
+    data with three withdrawals: `kitbag batch` publishes (exit 0), verify and audit pass, and the
+    attacker holding both bundles' release.json recovers nothing."""
     full = {f: pd.read_csv(study / f"{f}.csv", dtype=str, keep_default_na=False) for f in MEASURES}
     for f, frame in full.items():
         late = frame[frame["wave"] == "followup"].sample(frac=0.3, random_state=11).index
         frame.drop(index=late).to_csv(study / f"{f}.csv", index=False)
-    interim, pattern_interim = counts_releases(study)
-    record(study, interim, "R1-interim")
+    interim_out, final_out = tmp_path / "interim", tmp_path / "final"
+    assert main(["batch", str(study), "--out", str(interim_out), "--workers", "2"]) == 0
+    assert main(["release", str(interim_out), "--by", "A. Checker", "--note", "interim"]) == 0
+    truth_interim = linked_set(load_study(study)).values
     for f, frame in full.items():
         frame.to_csv(study / f"{f}.csv", index=False)
     withdraw(study, analysed_children(study, 3))
-    final, pattern_final = counts_releases(study)  # not refused
-    found = attack(interim, final, pattern_interim.linked.values, pattern_final.linked.values)
+    assert main(["batch", str(study), "--out", str(final_out), "--workers", "2"]) == 0  # not refused
+    assert main(["verify", str(final_out)]) == 0 and main(["audit", str(final_out)]) == 0
+    assert main(["release", str(final_out), "--by", "A. Checker"]) == 0
+    interim, final = published(interim_out), published(final_out)
+    found = attack(interim, final, truth_interim, linked_set(load_study(study)).values)
     assert not found, {k: v[:3] for k, v in found.items()}
-    assert pattern_final.ledger, "the withdrawals changed counts the final release had to protect"
+    summary = json.loads((final_out / "all" / "sdc" / "summary.json").read_text())["audit"]["ledger"]
+    (against,) = summary["earlier_releases"]
+    assert against["changed_below_threshold"] > 0, "the withdrawals changed counts the final release had to protect"
     shown = counts(final)
     pooled = [k for k in shown if k[:3] == ("all", "effectiveness", "children") and k[3].endswith("_total")]
     assert len(pooled) == 4 and all(shown[k] is not None for k in pooled), "the pooled SDQ and CRIES-8 stay shown"
+    estimates = {
+        k[3]
+        for k, v in cells(final).items()
+        if k[:3] == ("all", "effectiveness", "children") and k[5] == "estimate" and v not in (None, C)
+    }
+    assert {"sdq_total", "cries8_total"} <= estimates, "with their models"
     hidden = [k for k in shown if k[:3] == ("all", "effectiveness", "children") and shown[k] is None]
     assert hidden, "the counts the three withdrawals alone changed are protected"
-    against = pattern_final.history.against[0]
-    assert against.run_id == "R1-interim" and against.changed > 0
-    print(f"ledger cost at 400 children: {pattern_final.ledger_cost} cells")  # the note reports it
+    print(f"ledger cost at 400 children: {summary}")
 
 
 # --- the commands ---------------------------------------------------------------------------------
@@ -261,7 +287,11 @@ def test_a_bundle_built_before_another_release_is_refused_and_its_audit_names_ce
 
 
 # --- a monitoring release, then the final report ----------------------------------------------------
-FLOW_TWINS = {"enrolled": "enrolled", "included": "included", "excluded": "excluded (withdrawn, objected or restricted)"}
+FLOW_TWINS = {
+    "enrolled": "enrolled",
+    "included": "included",
+    "excluded": "excluded (withdrawn, objected or restricted)",
+}
 
 
 def twin_sums(monitoring: list[dict], report: list[dict]) -> list[tuple[str, float | None, float | None]]:
