@@ -120,14 +120,14 @@ def recorded(study: Path, small_bundle: Path) -> Path:
     return study
 
 
-def withdraw(study: Path, children: list[str]) -> None:
+def withdraw(study: Path, children: list[str], on: str = "2022-08-01") -> None:
     consent = pd.read_csv(study / "consent.csv", dtype=str, keep_default_na=False)
     extra = pd.DataFrame(
         {
             "participant_id": children,
             "participant_type": "child",
             "status": "withdrawn",
-            "status_changed_on": "2022-08-01",
+            "status_changed_on": on,
         }
     )
     pd.concat([consent, extra]).to_csv(study / "consent.csv", index=False)
@@ -215,6 +215,47 @@ def test_interim_then_final_publishes_the_pooled_effects_and_recovers_nothing(st
     hidden = [k for k in shown if k[:3] == ("all", "effectiveness", "children") and shown[k] is None]
     assert hidden, "the counts the three withdrawals alone changed are protected"
     print(f"ledger cost at 400 children: {summary}")
+
+
+def test_an_erasure_after_a_release_is_refused_naming_no_one(study: Path, capsys) -> None:
+    """A child in every analysis withdraws before the analysis phase and `kitbag erase --apply`
+    removes their rows: the ledger (aggregates only) is untouched by the erasure, holds no trace of
+    the child, and the next release is refused as for a withdrawal, naming no one."""
+    assert main(["erase", str(study), "--apply"]) == 0  # the synthetic study's own early withdrawals
+    releases, _ = counts_releases(study)
+    record(study, releases, "R1-before-erasure")
+    ledger_before = ledgers.ledger_path(study).read_bytes()
+    (child,) = analysed_children(study, 1)
+    withdraw(study, [child], on="2021-01-15")  # before analysis_phase_start: erased
+    assert main(["erase", str(study), "--apply"]) == 0
+    assert child not in (study / "children.csv").read_text()
+    assert ledgers.ledger_path(study).read_bytes() == ledger_before and child.encode() not in ledger_before
+    capsys.readouterr()
+    with pytest.raises(ReleaseRefused) as refused:
+        counts_releases(study)
+    assert "R1-before-erasure" in str(refused.value) and child not in str(refused.value)
+
+
+def test_a_rectification_after_a_release_recovers_nothing(study: Path) -> None:
+    """One child's gender is corrected with `kitbag rectify --apply` after a release: the counts it
+    moves (one fewer in one row, one more in another) are protected, and the main results stay."""
+    before, pattern_before = counts_releases(study)
+    record(study, before, "R1-before-rectification")
+    (child,) = analysed_children(study, 1)
+    children = pd.read_csv(study / "children.csv", dtype=str, keep_default_na=False)
+    gender = children.loc[children["child_id"] == child, "gender"].iloc[0]
+    new = "female" if gender != "female" else "male"
+    fixes = study.parent / "fixes.csv"
+    fixes.write_text(f"file,id,column,new_value\nchildren,{child},gender,{new}\n")
+    assert main(["rectify", str(study), str(fixes), "--apply"]) == 0
+    after, pattern_after = counts_releases(study)  # not refused: no main result changed
+    found = attack(before, after, pattern_before.linked.values, pattern_after.linked.values)
+    assert not found, {k: v[:3] for k, v in found.items()}
+    moved = [k for k in pattern_after.ledger if k.row.startswith("gender")]
+    assert moved, "the gender counts the correction moved are protected"
+    shown = counts(after)
+    pooled = [k for k in shown if k[:3] == ("all", "effectiveness", "children") and k[3].endswith("_total")]
+    assert pooled and all(shown[k] is not None for k in pooled)
 
 
 # --- the commands ---------------------------------------------------------------------------------
