@@ -279,6 +279,40 @@ def test_dask_scheduler_gone_mid_run_fails_and_publishes_nothing(
     assert not list(tmp_path.glob(".out.*"))
 
 
+def test_a_dask_cluster_without_workers_fails_the_run(
+    small_study_master: Path, small_bundle: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A real `dask scheduler` that no worker ever joins: the run fails (exit 1, one paragraph)
+    once the wait is over, instead of waiting for ever, and the previous bundle is kept."""
+    from kitbag_analysis.runs import executors
+
+    monkeypatch.setattr(executors, "WORKER_WAIT_SECONDS", 3.0)
+    file = tmp_path / "scheduler.json"
+    dask = str(Path(sys.executable).with_name("dask"))
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(file)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: file.exists() and "address" in file.read_text(), 60)
+        import json
+
+        address = json.loads(file.read_text())["address"]
+        out = tmp_path / "out"
+        shutil.copytree(small_bundle, out)
+        manifest = (out / "manifest.json").read_bytes()
+        assert main(["batch", str(small_study_master), "--out", str(out), "--scheduler", address]) == 1
+        err = capsys.readouterr().err
+        assert "no worker joined within 3 s" in err and "nothing was published" in err and "Traceback" not in err
+        assert (out / "manifest.json").read_bytes() == manifest and not list(tmp_path.glob(".out.*"))
+    finally:
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        scheduler.wait(timeout=30)
+
+
 # --- a full disk -----------------------------------------------------------------------------------
 def test_a_full_disk_keeps_the_previous_bundle(small_study_master: Path, small_bundle: Path, tmp_path: Path) -> None:
     if os.geteuid() != 0 or not os.environ.get("CI"):

@@ -17,6 +17,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -27,6 +28,10 @@ from kitbag_analysis.runs.private_folder import remove_stale
 from kitbag_analysis.runs.unit import UnitOutcome
 
 POLL_SECONDS = 0.2  # how often the run looks up from its workers (Ctrl-C is taken then at the latest)
+# A Dask cluster with no worker for this long cannot run the units (none joined, or all were lost):
+# the run fails rather than wait for ever.
+WORKER_WAIT_SECONDS = 60.0
+WORKER_CHECK_SECONDS = 5.0  # how often a run on a cluster asks the scheduler whether it has workers
 Job = tuple  # (study_dir, unit, stamp_json): with the payload, the arguments of a unit runner
 Runner = Callable[..., UnitOutcome]
 
@@ -162,10 +167,17 @@ class DaskExecutor(Executor):
             client = Client(self.scheduler, timeout=30)
         futures: dict = {}
         try:
+            self._workers_join(client)
             shared = client.scatter(payload, broadcast=False)  # the study travels through the cluster
             futures = {client.submit(_dask_task, runner, *job, shared, pure=False): job for job in jobs}
             pending = set(futures)
+            checked = seen = time.monotonic()
             while pending:
+                if time.monotonic() - checked >= WORKER_CHECK_SECONDS:
+                    checked = time.monotonic()
+                    seen = checked if self._has_workers(client) else seen
+                    if checked - seen >= WORKER_WAIT_SECONDS:
+                        raise RunFailed(self._no_worker("all its workers were lost"))
                 with contextlib.suppress(TimeoutError):  # short slices: Ctrl-C is taken at once
                     wait(list(pending), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
                 done = {f for f in pending if f.done()}
@@ -185,6 +197,25 @@ class DaskExecutor(Executor):
         finally:
             with contextlib.suppress(Exception):
                 client.close(timeout=5)
+
+    def _workers_join(self, client) -> None:  # noqa: ANN001 - a dask.distributed.Client
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        except TimeoutError:
+            raise RunFailed(self._no_worker("no worker joined")) from None
+
+    def _has_workers(self, client) -> bool:  # noqa: ANN001 - a dask.distributed.Client
+        try:
+            return bool(client.nthreads())
+        except Exception:  # the scheduler cannot be asked: the cluster is gone
+            raise RunFailed(f"the Dask cluster at {self.scheduler} was lost; nothing was published.") from None
+
+    def _no_worker(self, what: str) -> str:
+        return (
+            f"the Dask cluster at {self.scheduler} has no worker to run the units ({what} within "
+            f"{WORKER_WAIT_SECONDS:g} s); nothing was published. Start workers (dask worker {self.scheduler}) "
+            "and run it again."
+        )
 
 
 def _dask_task(runner: Runner, *args: object) -> UnitOutcome:
