@@ -198,6 +198,23 @@ def test_sigkill_in_every_phase_of_the_rights_commands_leaves_no_row_outside_the
 
 
 # --- Dask without a shared disk --------------------------------------------------------------------
+def _dask_scheduler(root: Path) -> tuple[subprocess.Popen, str]:
+    """A real `dask scheduler` on 127.0.0.1 in its own process group, and its address."""
+    import json
+
+    file = root / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dask")), "scheduler", "--host", "127.0.0.1", "--port", "0"]
+        + ["--no-dashboard", "--scheduler-file", str(file)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    _wait_for(lambda: file.exists() and "address" in file.read_text(), 60)
+    return scheduler, json.loads(file.read_text())["address"]
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen, str, list[Path]]]:
     """A real `dask scheduler` and two `dask worker`s on 127.0.0.1, each worker in its own working
@@ -205,19 +222,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subproce
     pytest.importorskip("distributed")
     root = tmp_path_factory.mktemp("cluster")
     dask = str(Path(sys.executable).with_name("dask"))
-    file = root / "scheduler.json"
-    scheduler = subprocess.Popen(
-        [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(file)],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    _wait_for(file.exists, 60)
-    import json
-
-    _wait_for(lambda: file.stat().st_size > 0 and "address" in file.read_text(), 30)
-    address = json.loads(file.read_text())["address"]
+    scheduler, address = _dask_scheduler(root)
     workers, tmps = [], []
     for k in (1, 2):
         home = root / f"worker{k}"
@@ -287,20 +292,8 @@ def test_a_dask_cluster_without_workers_fails_the_run(
     from kitbag_analysis.runs import executors
 
     monkeypatch.setattr(executors, "WORKER_WAIT_SECONDS", 3.0)
-    file = tmp_path / "scheduler.json"
-    dask = str(Path(sys.executable).with_name("dask"))
-    scheduler = subprocess.Popen(
-        [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(file)],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    scheduler, address = _dask_scheduler(tmp_path)
     try:
-        _wait_for(lambda: file.exists() and "address" in file.read_text(), 60)
-        import json
-
-        address = json.loads(file.read_text())["address"]
         out = tmp_path / "out"
         shutil.copytree(small_bundle, out)
         manifest = (out / "manifest.json").read_bytes()
