@@ -39,7 +39,6 @@ _RUN_START = {"email address": r"(?<![a-z0-9._%+'-])"}
 SEARCHERS: dict[str, re.Pattern[str]] = {
     name: re.compile(_RUN_START.get(name, "") + p, re.IGNORECASE) for name, p in GUARDS.items()
 }
-_COMPILED = SEARCHERS
 _ANY = re.compile("|".join(f"(?:{p.pattern})" for p in SEARCHERS.values()), re.IGNORECASE)
 _ANY_RE2 = "|".join(f"(?:{p})" for p in GUARDS.values())
 _FULL_DATE = re.compile(FULL_DATE)
@@ -50,7 +49,7 @@ def check_text(file: str, frame: pd.DataFrame) -> list[Failure]:
     """Every guard hit in ``frame`` (cells read as text) and in its column names."""
     found: list[Failure] = []
     for position, name in enumerate(map(str, frame.columns)):
-        for guard in _hits(name, _ANY, _COMPILED):
+        for guard in _hits(name, _ANY, SEARCHERS):
             found.append(Failure(file, f"column {position + 1} (name)", f"privacy: {guard}", privacy=True))
     if frame.empty or not len(frame.columns):
         return found

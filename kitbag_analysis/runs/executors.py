@@ -189,7 +189,7 @@ class DaskExecutor(Executor):
                         raise _lost(futures[future], exc) from None
                     yield outcome
                 if client.status in ("closed", "closing"):
-                    raise RunFailed(f"the Dask cluster at {self.scheduler} was lost; nothing was published.")
+                    raise RunFailed(self._lost())
         except BaseException:
             with contextlib.suppress(Exception):
                 client.cancel(list(futures), force=True)
@@ -208,7 +208,10 @@ class DaskExecutor(Executor):
         try:
             return bool(client.nthreads())
         except Exception:  # the scheduler cannot be asked: the cluster is gone
-            raise RunFailed(f"the Dask cluster at {self.scheduler} was lost; nothing was published.") from None
+            raise RunFailed(self._lost()) from None
+
+    def _lost(self) -> str:
+        return f"the Dask cluster at {self.scheduler} was lost; nothing was published."
 
     def _no_worker(self, what: str) -> str:
         return (
