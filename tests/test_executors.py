@@ -46,3 +46,47 @@ def test_a_lost_unit_fails_the_whole_run(executor) -> None:
     jobs = [("study", unit, "{}") for unit in ("bexley", "broken", "all")]
     with pytest.raises(RunFailed, match="unit broken was lost .*No space left on device"):
         list(executor.run(jobs, b"", _runner))
+
+
+def test_a_dask_cluster_whose_workers_are_all_lost_fails_the_run(monkeypatch) -> None:
+    """Workers joined, then all were lost while the units wait: after the wait the run fails
+    (the scheduler keeps such tasks pending for ever). A stand-in client, as the scheduler tells it."""
+    import dask.distributed
+
+    from kitbag_analysis.runs import executors
+
+    class Pending:
+        def done(self) -> bool:
+            return False
+
+    class LostWorkers:
+        status = "running"
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            self.cancelled = False
+
+        def wait_for_workers(self, n: int, timeout: float) -> None:  # one had joined
+            return None
+
+        def scatter(self, payload: bytes, broadcast: bool) -> object:
+            return payload
+
+        def submit(self, *args: object, **kwargs: object) -> Pending:
+            return Pending()
+
+        def nthreads(self) -> dict:  # every worker is gone
+            return {}
+
+        def cancel(self, futures: list, force: bool) -> None:
+            LostWorkers.cancelled = True
+
+        def close(self, timeout: float) -> None:
+            return None
+
+    monkeypatch.setattr(dask.distributed, "Client", LostWorkers)
+    monkeypatch.setattr(dask.distributed, "wait", lambda *a, **k: None)
+    monkeypatch.setattr(executors, "WORKER_CHECK_SECONDS", 0.01)
+    monkeypatch.setattr(executors, "WORKER_WAIT_SECONDS", 0.1)
+    with pytest.raises(RunFailed, match="all its workers were lost within 0.1 s"):
+        list(DaskExecutor("tcp://127.0.0.1:1").run([("study", "bexley", "{}")], b"", lambda *a: None))
+    assert LostWorkers.cancelled  # the run's tasks are cancelled on the cluster
