@@ -9,7 +9,15 @@ import pandera.pandas as pa
 from data_contracts.guards import FULL_DATE_COLUMN, GUARDS
 from data_contracts.participants import LINKS
 from data_contracts.schemas import CONTRACTS, rule_column, rule_in_words
-from data_contracts.settings import LOWER_IS_BETTER, PROGRESSION_DEFAULTS, SETTINGS_FILE
+from data_contracts.settings import (
+    DISCLOSURE_CHOICES,
+    LOWER_IS_BETTER,
+    MERGEABLE,
+    PROGRESSION_DEFAULTS,
+    SETTINGS_FILE,
+    TIME_LIMIT_SECONDS,
+    Disclosure,
+)
 
 _TYPES = {"Int64": "whole number", "float64": "number", "datetime64[ns]": "date (YYYY-MM-DD)"}
 
@@ -95,6 +103,17 @@ def render() -> str:
         )
         + ". `amber` is never better than `green`. `[progression.recruitment_target]`: children to enrol "
         "per local-authority slug (recruitment is rated only where given).",
+        "",
+        "Optional `[disclosure]` (the disclosure policy, analysis-plan.md §6.2): "
+        + "; ".join(
+            f"`{key}` one of {', '.join(f'`{c}`' for c in choices)} (default `{choices[0]}`)"
+            for key, choices in DISCLOSURE_CHOICES.items()
+        )
+        + f"; `merge` (none by default): per characteristic ({', '.join(f'`{k}`' for k in MERGEABLE)}) a list of "
+        "lists of two or more of its codes, each shown as one category in every unit (global recoding), e.g. "
+        '`merge = { gender = [["other", "not_recorded"]] }`; `time_limit_seconds` (default '
+        f"{Disclosure.time_limit_seconds}, {TIME_LIMIT_SECONDS[0]} to {TIME_LIMIT_SECONDS[1]}): the suppression "
+        "programme's time limit, after which a heuristic pattern proven by the same audit is used.",
         "",
     ]
     for name, model in CONTRACTS.items():

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_contracts.errors import Finding, UnusableInput
-from data_contracts.schemas import LA_SLUG
+from data_contracts.schemas import CARER_TYPES, CHILD_LEGAL_STATUS, DISABILITY, GENDERS, LA_SLUG, ROLES, YES_NO
 
 SETTINGS_FILE = "study.toml"
 FOLLOWUP_DAYS = (1, 3650)  # a follow-up window of a day to ten years
@@ -97,6 +97,57 @@ class ImpactEvaluation:
         return self.status == "planned"
 
 
+# The optional [disclosure] table (study-data.md; analysis-plan.md §6.2): the disclosure policy.
+DISCLOSURE_CHOICES: dict[str, tuple[str, ...]] = {
+    "zeros": ("safe", "disclosive"),  # safe: a zero counts no one; disclosive: ACRO's zeros_are_disclosive
+    "flow": ("exact", "protected"),  # exact: the trial-process counts are published exactly
+}
+# Characteristics whose categories `merge` may join (global recoding), with their codes.
+MERGEABLE: dict[str, tuple[str, ...]] = {
+    "gender": tuple(GENDERS),
+    "disability": tuple(DISABILITY),
+    "uasc": tuple(YES_NO),
+    "legal_status": tuple(CHILD_LEGAL_STATUS),
+    "role": tuple(ROLES),
+    "carer_type": tuple(CARER_TYPES),
+}
+TIME_LIMIT_SECONDS = (1, 3600)  # the suppression programme's time limit: a second to an hour
+MERGED = "+"  # a merged category's code joins its members' codes: "other+not_recorded"
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """study.toml's optional [disclosure] table: how zeros and the trial-process counts are
+    treated, the categories merged in every unit, and the suppression programme's time limit."""
+
+    zeros: str = "safe"
+    flow: str = "exact"
+    merge: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (characteristic, members) per merged category
+    time_limit_seconds: int = 60
+
+    @property
+    def zeros_safe(self) -> bool:
+        return self.zeros == "safe"
+
+    @property
+    def flow_exact(self) -> bool:
+        return self.flow == "exact"
+
+    def recode(self, characteristic: str) -> dict[str, str]:
+        """code -> merged code for ``characteristic`` (empty when nothing of it is merged)."""
+        return {
+            code: MERGED.join(members) for name, members in self.merge if name == characteristic for code in members
+        }
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "zeros": self.zeros,
+            "flow": self.flow,
+            "merge": {name: [list(m) for n, m in self.merge if n == name] for name, _ in self.merge},
+            "time_limit_seconds": self.time_limit_seconds,
+        }
+
+
 @dataclass(frozen=True)
 class StudySettings:
     """The [study] table and the local authorities of study.toml."""
@@ -110,6 +161,7 @@ class StudySettings:
     retention: Retention = Retention()
     progression: Progression = Progression()
     impact: ImpactEvaluation = ImpactEvaluation()
+    disclosure: Disclosure = Disclosure()
 
 
 def _bad(path: Path, what: str) -> UnusableInput:
@@ -171,6 +223,7 @@ def read_settings(study_dir: Path) -> StudySettings:
         retention=_retention(path, data.get("retention", {})),
         progression=_progression(path, data.get("progression", {}), las),
         impact=_impact(path, study),
+        disclosure=_disclosure(path, data.get("disclosure", {})),
         name=field("name", str),
         analysis_phase_start=field("analysis_phase_start", dt.date),
         final_collection=field("final_collection", dt.date),
@@ -237,6 +290,57 @@ def _progression(path: Path, table: object, las: dict[str, str]) -> Progression:
     return Progression(criteria, dict(targets))
 
 
+def _disclosure(path: Path, table: object) -> Disclosure:
+    """The optional [disclosure] table: `zeros`, `flow` (each one of its choices), `merge` (per
+    mergeable characteristic, lists of two or more of its codes, each code in one list at most) and
+    `time_limit_seconds`. Unknown keys are refused, named by position (never echoed)."""
+    if not isinstance(table, dict):
+        raise _bad(path, "`disclosure` must be a table ([disclosure]).")
+    known = [*DISCLOSURE_CHOICES, "merge", "time_limit_seconds"]
+    for number, key in enumerate(table, start=1):
+        if key not in known:
+            names = ", ".join(f"`{k}`" for k in known)
+            raise _bad(path, f"[disclosure] entry {number} is not one of its keys ({names}).")
+    choices = {}
+    for key, allowed in DISCLOSURE_CHOICES.items():
+        value = table.get(key, allowed[0])
+        if value not in allowed:
+            raise _bad(path, f"[disclosure] `{key}` must be one of {', '.join(repr(a) for a in allowed)}.")
+        choices[key] = value
+    limit = table.get("time_limit_seconds", Disclosure.time_limit_seconds)
+    lo, hi = TIME_LIMIT_SECONDS
+    if not isinstance(limit, int) or isinstance(limit, bool) or not lo <= limit <= hi:
+        raise _bad(path, f"[disclosure] `time_limit_seconds` must be a whole number of seconds from {lo} to {hi}.")
+    return Disclosure(**choices, merge=_merge(path, table.get("merge", {})), time_limit_seconds=limit)
+
+
+def _merge(path: Path, table: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """[disclosure] `merge = { characteristic = [["code", "code"], ...] }`."""
+    if not isinstance(table, dict):
+        raise _bad(path, "[disclosure] `merge` must be a table: { characteristic = [[code, code], ...] }.")
+    merged = []
+    for number, (name, groups) in enumerate(table.items(), start=1):
+        if name not in MERGEABLE:
+            raise _bad(
+                path,
+                f"[disclosure] `merge` entry {number} is not a characteristic that can be merged "
+                f"({', '.join(f'`{k}`' for k in MERGEABLE)}).",
+            )
+        codes = MERGEABLE[name]
+        ok = isinstance(groups, list) and all(
+            isinstance(g, list) and len(g) >= 2 and all(isinstance(c, str) and c in codes for c in g) for g in groups
+        )
+        members = [c for g in groups for c in g] if ok else []
+        if not ok or len(members) != len(set(members)) or len(set(members)) == len(codes) and len(groups) == 1:
+            raise _bad(
+                path,
+                f"[disclosure] `merge` `{name}` must be a list of lists, each of two or more of its codes "
+                f"({', '.join(codes)}), each code in one list at most, not all of them in one.",
+            )
+        merged += [(name, tuple(g)) for g in groups]
+    return tuple(merged)
+
+
 def _impact(path: Path, study: dict) -> ImpactEvaluation:
     """[study] impact_evaluation with its reason and date: both required unless ``planned``."""
     status = study.get("impact_evaluation", "planned")
@@ -281,6 +385,7 @@ def settings_toml(settings: StudySettings) -> str:
             "local_authorities": dict(settings.local_authorities),
             **({"retention": retention} if (retention := _set(settings.retention)) else {}),
             **({"progression": progression} if (progression := _progression_toml(settings.progression)) else {}),
+            **({"disclosure": disclosure} if (disclosure := _disclosure_toml(settings.disclosure)) else {}),
         }
     )
 
@@ -303,6 +408,19 @@ def _progression_toml(progression: Progression) -> dict[str, object]:
     }
     if progression.recruitment_target:
         out["recruitment_target"] = dict(progression.recruitment_target)
+    return out
+
+
+def _disclosure_toml(disclosure: Disclosure) -> dict[str, object]:
+    """Only what differs from the defaults (so a default study's study.toml is unchanged)."""
+    default = Disclosure()
+    out: dict[str, object] = {
+        key: getattr(disclosure, key)
+        for key in (*DISCLOSURE_CHOICES, "time_limit_seconds")
+        if getattr(disclosure, key) != getattr(default, key)
+    }
+    if disclosure.merge:
+        out["merge"] = disclosure.to_json()["merge"]
     return out
 
 

@@ -9,6 +9,24 @@ import numpy as np
 from scipy.linalg import null_space
 
 C = "[c]"
+# The trial-process counts the default policy publishes exactly (analysis-plan.md §6.2), in the
+# attacker's own words: release.json's table names, and what a page's row says.
+EXACT_TABLES = {"participant_flow", "flow", "stamp", "excluded", "completeness", "completeness-with", "attrition"}
+
+
+def exact_count(table: str, row: str, column: str) -> bool:
+    """Whether a count is one the policy publishes exactly: the flow and what refines or equals it
+    (the analysed n of the effectiveness table, uptake's answered total, the n with a baseline
+    score, the monitoring recruitment and completeness counts)."""
+    if table in EXACT_TABLES or table == "monitoring_recruitment":
+        return True
+    if table == "effectiveness":
+        return column.split(" ")[0] in ("kitbag", "control", "Kitbags", "Control")
+    if table == "uptake":
+        return row == "answered" or "(total)" in row
+    if table == "baseline":
+        return ": " not in row
+    return table == "monitoring_criteria" and row in ("baseline_completeness", "followup_completeness")
 
 
 class Attack:
@@ -64,6 +82,17 @@ class Attack:
         basis = null_space(np.array(rows)) if rows else np.eye(len(order))
         determined = {k for k, j in col.items() if np.allclose(basis[j], 0, atol=1e-9)}
         return {k: iv[k] for k in self.unknown}, determined
+
+    def required(self, exact: set[tuple], threshold: float) -> dict[tuple, float]:
+        """How wide each unknown cell must be for the release to be safe under the disclosure policy
+        (analysis-plan.md §6.2): the threshold, or less where the counts published exactly
+        (``exact``) already confine it, by this attacker's own propagation with only them known."""
+        prior = Attack()
+        prior.known = {k: v for k, v in self.known.items() if k in exact}
+        prior.unknown = set(self.unknown) | {k for k in self.known if k not in exact}
+        prior.identities, prior.bounds = self.identities, self.bounds
+        intervals, _ = prior.solve()
+        return {k: min(threshold, intervals[k][1] - intervals[k][0]) for k in self.unknown}
 
     @staticmethod
     def _tighten(iv: dict, key: tuple, lo: float, hi: float) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from attacker import Attack
+from attacker import Attack, exact_count
 
 from kitbag_analysis.analysis.analyse import analysis_counts
 from kitbag_analysis.cli import main
@@ -77,10 +77,13 @@ def attack(before: list[dict], after: list[dict], truth_before: dict, truth_afte
     b, a = counts(before), counts(after)
     changed = {k for k in truth_after if k in truth_before and 0 < abs(truth_after[k] - truth_before[k]) < T}
     changed = {(k.unit, k.table, k.population, k.row, k.column) for k in changed if k.table != "complement"}
+    # the trial-process counts are published exactly (the default policy, analysis-plan.md §6.2):
+    # their change says only that people joined or left; nothing built on them may show it
+    exact = {k for k in a | b if exact_count(k[1], k[3], k[4])}
     found: dict[str, list] = {}
     # a count shown in both whose change is 1 to T - 1 people: the changed people's level of it
     found["shown changes"] = sorted(
-        k for k in a if k in b and a[k] is not None and b[k] is not None and 0 < abs(a[k] - b[k]) < T
+        k for k in a if k in b and a[k] is not None and b[k] is not None and 0 < abs(a[k] - b[k]) < T and k not in exact
     )
     # a cell suppressed earlier and shown now
     found["earlier [c] shown"] = sorted(k for k in a if k in b and b[k] is None and a[k] is not None)
@@ -89,7 +92,10 @@ def attack(before: list[dict], after: list[dict], truth_before: dict, truth_afte
     found["derived on a changed count"] = sorted(
         k
         for k, v in after_cells.items()
-        if k[5] in DERIVED and v not in (None, C) and (*k[:4], k[4].split(" ")[0]) in changed
+        if k[5] in DERIVED
+        and v not in (None, C)
+        and (*k[:4], k[4].split(" ")[0]) in changed
+        and not (k[5] == "percent" and (*k[:4], k[4].split(" ")[0]) in exact)  # a share of two shown counts
     )
     # a model of a row whose count changed (its estimate moves with the changed people alone)
     rows_changed = {k[:4] for k in changed}
@@ -101,12 +107,18 @@ def attack(before: list[dict], after: list[dict], truth_before: dict, truth_afte
     # the change of a changed count worked out from this release's identities (the earlier value
     # is known when it was shown): fewer than T possible values
     for name, releases in (("before", before), ("after", after)):
-        intervals, determined = propagation(releases).solve()
+        attacker = propagation(releases)
+        intervals, determined = attacker.solve()
+        need = attacker.required({k for k in attacker.known if exact_count(k[1], k[3], k[4])}, T)
         found[f"{name}: [c] determined"] = sorted(determined)
-        found[f"{name}: [c] narrower than T"] = sorted(k for k, (lo, hi) in intervals.items() if hi - lo < T - 1e-6)
+        found[f"{name}: [c] narrower than T"] = sorted(
+            k for k, (lo, hi) in intervals.items() if hi - lo < need[k] - 1e-6
+        )
         if name == "after":
             found["change narrower than T"] = sorted(
-                k for k in changed if k in intervals and b.get(k) is not None and intervals[k][1] - intervals[k][0] < T
+                k
+                for k in changed
+                if k in intervals and b.get(k) is not None and intervals[k][1] - intervals[k][0] < need[k] - 1e-6
             )
     return {k: v for k, v in found.items() if v}
 
@@ -311,11 +323,11 @@ def test_a_bundle_built_before_another_release_is_refused_and_its_audit_names_ce
     for r in other:
         for c in r["cells"]:
             place = (c["unit"], c["table"], c["population"], c["row"])
-            if place == ("all", "participant_flow", "children", "with a follow-up measure") and c["value"] != C:
-                c["value"] += 1  # one child fewer with a follow-up measure in this bundle than in the other release
-                moved.append(f"all / participant_flow / children / with a follow-up measure / {c['column']}")
+            if place == ("all", "baseline", "children", "gender: female") and c["measure"] == "n" and c["value"] != C:
+                c["value"] += 1  # one girl fewer in this bundle than in the other release
+                moved.append(f"all / baseline / children / gender: female / {c['column']}")
     assert moved
-    values = {str(c["value"]) for r in other + releases for c in r["cells"] if c["row"] == "with a follow-up measure"}
+    values = {str(c["value"]) for r in other + releases for c in r["cells"] if c["row"] == "gender: female"}
     record(study, other, "R0-other")
     assert main(["audit", str(bundle_copy)]) == 1
     out = capsys.readouterr().out
@@ -366,16 +378,14 @@ def test_a_released_monitoring_bundle_then_the_final_report_recovers_nothing(stu
     withdraw(study, analysed_children(study, 3))
     final, pattern = counts_releases(study)
     assert pattern.history.against[0].kind == "monitoring"
-    disclosed = [
-        (name, now - then)
-        for name, then, now in twin_sums(monitoring, final)
-        if then is not None and now is not None and 0 < abs(now - then) < T
-    ]
-    assert not disclosed, disclosed[:3]
-    shown_again = [name for name, then, now in twin_sums(monitoring, final) if then is None and now is not None]
-    assert not shown_again, shown_again[:3]
-    intervals, determined = propagation(final).solve()
-    assert not determined and all(hi - lo >= T - 1e-6 for lo, hi in intervals.values())
+    # the recruitment and completeness counts are the flow's, published exactly in both (§6.2):
+    # their changes say only that children joined or left
+    sums = twin_sums(monitoring, final)
+    assert sums and all(then is not None and now is not None for _name, then, now in sums)
+    attacker = propagation(final)
+    intervals, determined = attacker.solve()
+    need = attacker.required({k for k in attacker.known if exact_count(k[1], k[3], k[4])}, T)
+    assert not determined and all(hi - lo >= need[k] - 1e-6 for k, (lo, hi) in intervals.items())
 
 
 def test_a_60_child_study_publishes_its_pooled_flow_and_results(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from kitbag_analysis.analysis.models import Fit
 from kitbag_analysis.analysis.results import Effect, OutcomeResult
 from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey, Release
+from kitbag_analysis.sdc.policy import STRICT
 from kitbag_analysis.sdc.release_tables import baseline_table, effectiveness_table, flow_table
 from kitbag_analysis.sdc.rules import Publisher, model_publishable
 
@@ -25,16 +26,27 @@ FLOW = pd.DataFrame(
 )
 
 
-def test_counts_below_threshold_zero_included_and_teams_shown() -> None:
-    table = flow_table(FLOW, Publisher("bexley", 10))
+def test_strict_policy_counts_below_threshold_zero_included_and_teams_shown() -> None:
+    table = flow_table(FLOW, Publisher("bexley", 10, policy=STRICT))
     text = [[c if isinstance(c, str) else c.text for c in row] for row in table.rows]
     assert text[0][2:] == ["3", "2"]  # teams are not people
     assert text[1][2:] == ["40", SUPPRESSED] and text[2][2:] == [SUPPRESSED, SUPPRESSED]  # 0 and 1 too
 
 
+def test_default_policy_publishes_the_flow_exactly_and_zeros_count_no_one() -> None:
+    table = flow_table(FLOW, Publisher("bexley", 10))
+    text = [[c if isinstance(c, str) else c.text for c in row] for row in table.rows]
+    assert text[1][2:] == ["40", "9"] and text[2][2:] == ["0", "1"]  # trial-process counts: exact
+    pub = Publisher("bexley", 10)
+    gender = [
+        pub.people(pub.key("baseline", "children", f"gender: {g}", "kitbag"), n) for g, n in [("other", 0), ("male", 3)]
+    ]
+    assert [c.text for c in gender] == ["0", SUPPRESSED]  # a zero counts no one; 3 people do
+
+
 def test_pattern_suppresses_large_cells_and_release_json_hides_values() -> None:
     key = CellKey("bexley", "participant_flow", "children", "enrolled", "kitbag")
-    table = flow_table(FLOW, Publisher("bexley", 10, {key}))
+    table = flow_table(FLOW, Publisher("bexley", 10, {key}, STRICT))
     release = Release("bexley", "Bexley", 10, {"participant_flow": table})
     cells = {(c["row"], c["column"]): c["value"] for c in release.to_json()["cells"]}
     assert cells[("enrolled", "kitbag")] == SUPPRESSED  # 40, but in the pattern
@@ -43,7 +55,7 @@ def test_pattern_suppresses_large_cells_and_release_json_hides_values() -> None:
 
 
 def test_percentages_and_means_follow_their_counts() -> None:
-    pub = Publisher("bexley", 10)
+    pub = Publisher("bexley", 10, policy=STRICT)
     flow = flow_table(FLOW, pub)
     included = {c.key: c for c in flow.cells() if c.key.row == "included"}
     base = pd.DataFrame(
@@ -82,6 +94,46 @@ def test_percentages_and_means_follow_their_counts() -> None:
     assert score[2:] == ["30", "12.5 (4.0)", SUPPRESSED, SUPPRESSED, SUPPRESSED]
 
 
+def test_a_mean_over_a_small_exact_count_is_suppressed() -> None:
+    """The flow and those with a score are published exactly, however small; a mean, SD or SMD
+    over fewer than the threshold is not (analysis-plan.md §6), a percentage of shown counts is."""
+    pub = Publisher("bexley", 10)
+    included = {c.key: c for c in flow_table(FLOW, pub).cells() if c.key.row == "included"}
+    base = pd.DataFrame(
+        [
+            {
+                "population": "children",
+                "characteristic": "gender",
+                "level": "female",
+                "statistic": "n (%)",
+                "n_kitbag": 20,
+                "pct_kitbag": 50.0,
+                "n_control": 0,
+                "pct_control": 0.0,
+                "smd": 1.0,
+            },
+            {
+                "population": "children",
+                "characteristic": "baseline sdq_total",
+                "level": "",
+                "statistic": "mean (SD)",
+                "n_kitbag": 30,
+                "mean_kitbag": 12.5,
+                "sd_kitbag": 4.0,
+                "n_control": 7,
+                "mean_control": 11.0,
+                "sd_control": 3.0,
+                "smd": 0.4,
+            },
+        ]
+    )
+    table = baseline_table(base, pub, included)
+    female = [c if isinstance(c, str) else c.text for c in table.rows[0]]
+    assert female[2:] == ["20", "50.0", "0", "0.0", "1.00"]  # a zero of 8 shown (exact) counts no one
+    score = [c if isinstance(c, str) else c.text for c in table.rows[1]]
+    assert score[2:] == ["30", "12.5 (4.0)", "7", SUPPRESSED, SUPPRESSED]
+
+
 def test_models_need_ten_residual_degrees_of_freedom() -> None:
     def result(df: float) -> OutcomeResult:
         return OutcomeResult(
@@ -110,6 +162,14 @@ def test_no_people_count_below_the_threshold_is_ever_shown(counts: list[int], th
         ],
         columns=["population", "stage", "kitbag", "control"],
     )
-    for cell in flow_table(flow, Publisher("all", threshold)).cells():
+    for cell in flow_table(flow, Publisher("all", threshold, policy=STRICT)).cells():
         if cell.measure == "n" and cell.text != SUPPRESSED:
             assert cell.value >= threshold
+
+
+@given(st.lists(st.integers(0, 60), min_size=6, max_size=6), st.integers(3, 20))
+def test_no_characteristic_count_of_one_to_threshold_is_shown(counts: list[int], threshold: int) -> None:
+    pub = Publisher("all", threshold)
+    for k, n in enumerate(counts):
+        cell = pub.people(pub.key("baseline", "children", f"gender: level{k}", "kitbag"), n)
+        assert (cell.text == SUPPRESSED) == (0 < n < threshold)

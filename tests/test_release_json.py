@@ -17,7 +17,7 @@ MODEL_MEASURES = {
     "estimate", "hedges_g", "irr", "odds_ratio", "p", "g_total", "icc_unconditional", "mdes", "subgroup_effect"
 }
 # numbers that are words of a cell, not published numbers: "(m = 20)", "fewer than 10 ...", "at least 50% ..."
-LITERALS = re.compile(r"m = \d+|fewer than \d+|at least \d+%|\b365\b")
+LITERALS = re.compile(r"m = \d+|fewer than \d+|at least \d+%|\b365\b|less than \d\.\d+ between")
 
 
 def _tables(unit_dir: Path) -> dict[str, list]:

@@ -6,6 +6,7 @@ Pages show these; the code names stay in results.json, release.json and the meth
 from __future__ import annotations
 
 from data_contracts.participants import BY_POPULATION
+from data_contracts.settings import MERGED
 from kitbag_analysis.analysis import names
 from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME
 
@@ -86,6 +87,8 @@ def level_label(characteristic: str, level: str) -> str:
         return f"Baseline {SCORES.get(score, score)}"
     names = LEVELS.get(characteristic, {})
     head = names.get("", characteristic)
+    if MERGED in level:  # a merged category (`[disclosure] merge`): its members' names
+        return f"{head}: {' or '.join(names.get(code, code) for code in level.split(MERGED))}"
     return f"{head}: {names.get(level, level)}" if level else head
 
 

@@ -124,6 +124,24 @@ def categorical_characteristics(study: Study) -> list[tuple[str, str, pd.Series,
     age = age_in_years(kids["birth_year_month"], kids["child_id"].map(windows))
     staff = _arm_of(study, "practitioners")
     carers = _arm_of(study, "carers")
+    return [_merged(study, *c) for c in _characteristics(kids, age, staff, carers)]
+
+
+def _merged(
+    study: Study, population: str, name: str, values: pd.Series, arm: pd.Series, levels: list[str]
+) -> tuple[str, str, pd.Series, pd.Series, list[str]]:
+    """A characteristic with the categories study.toml's `[disclosure] merge` joins (global
+    recoding, analysis-plan.md §6.2): one level in place of its members, where the first stood."""
+    recode = study.settings.disclosure.recode(name)
+    if not recode:
+        return population, name, values, arm, levels
+    merged = list(dict.fromkeys(recode.get(level, level) for level in levels))
+    return population, name, values.replace(recode), arm, merged
+
+
+def _characteristics(
+    kids: pd.DataFrame, age: pd.Series, staff: pd.DataFrame, carers: pd.DataFrame
+) -> list[tuple[str, str, pd.Series, pd.Series, list[str]]]:
     return [
         ("children", "gender", kids["gender"], kids["arm"], ["female", "male", "other", "not_recorded"]),
         (

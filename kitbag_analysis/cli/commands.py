@@ -7,6 +7,7 @@ Errors are one readable paragraph; a traceback only with --debug.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -265,7 +266,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         f"published{against}."
         if not result.ok
         else f"[green]OK[/] {result.suppressed} suppressed cell(s) across {len(result.units)} unit(s) of {args.dir}: "
-        f"each is at least {result.threshold} wide given everything published{against}."
+        f"each is at least {result.threshold} wide given everything published{against}, or as wide as the "
+        "counts published exactly (the trial-process counts) leave it."
     )
     out.print("\n".join([*lines, verdict]))
     return 0 if result.ok else 1
@@ -749,10 +751,26 @@ def build_parser() -> argparse.ArgumentParser:
 RUNS = ("batch", "report", "demo", "monitor")  # the commands that publish a bundle
 
 
+class _ProgressLine(logging.Handler):
+    """The disclosure pattern's progress (`sdc.pattern` logs a line per round) on standard error."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"kitbag: {record.getMessage()}", markup=False)
+
+
+def _show_progress() -> None:
+    logger = logging.getLogger("kitbag.disclosure")
+    if not any(isinstance(h, _ProgressLine) for h in logger.handlers):
+        logger.addHandler(_ProgressLine())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from kitbag_analysis.cli import signals
 
     signals.during()
+    _show_progress()
     args = argparse.Namespace(debug="--debug" in (sys.argv[1:] if argv is None else argv), command="")
     try:
         args = build_parser().parse_args(argv)

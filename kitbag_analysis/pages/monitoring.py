@@ -96,7 +96,7 @@ def write_unit(study: Study, unit: str, state: Monitoring, stamp: dict[str, Any]
     """Write one unit's monitoring files into ``folder``; return its ratings as the index shows them."""
     m = state.units[unit]
     assert state.pattern is not None
-    release = monitoring_release(study, m, state.pattern.suppressed)
+    release = monitoring_release(study, m, state.pattern.protection)
     atomic.write_text(folder / "results.json", json.dumps(m.to_json(), indent=2) + "\n")
     atomic.write_text(
         folder / "release.json", json.dumps(release_json(study, release, state.pattern, state.as_of), indent=2) + "\n"

@@ -31,6 +31,7 @@ from kitbag_analysis.sdc.history import pattern_over_time
 from kitbag_analysis.sdc.ledger import read_ledger
 from kitbag_analysis.sdc.linked import key_json, linked_set
 from kitbag_analysis.sdc.pattern import Pattern
+from kitbag_analysis.sdc.policy import describe
 from kitbag_analysis.sdc.release import headline, make_release
 from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF, Publisher, subgroup_least
 from kitbag_analysis.study.load import Study, load_study
@@ -138,12 +139,12 @@ def build(
     check_unit(study, unit)
     analysis = unit_analysis(study, unit, study_cache)
     pattern = suppression_pattern(study, study_cache)
-    release = make_release(study, analysis, pattern.suppressed)
+    release = make_release(study, analysis, pattern.protection)
     _check_linked(release, pattern)
     report = Report(unit, study, analysis, release, _stamp(audit_stamp), pattern)
     if unit == ALL:
         for other in study.settings.local_authorities:
-            shown = Publisher(other, study.settings.sdc_threshold, pattern.suppressed)
+            shown = Publisher(other, study.settings.sdc_threshold, pattern.protection)
             report.per_unit[other] = pb.published_effects(unit_analysis(study, other, study_cache).outcomes, shown)
         report.per_unit[ALL] = report.release.effects
     return report
@@ -286,7 +287,7 @@ def counts_releases(study_dir: str | Path) -> tuple[list[dict[str, Any]], Patter
     releases = []
     for unit in study.units:
         analysis = analysis_counts(study, unit)
-        release = make_release(study, analysis, pattern.suppressed)
+        release = make_release(study, analysis, pattern.protection)
         releases.append(release_json(Report(unit, study, analysis, release, {}, pattern)))
     return releases, pattern
 
@@ -430,6 +431,7 @@ def methods_html(report: Report) -> str:
         ("logistic_glm_cluster", "logistic GLM with team-clustered SEs"),
         (SUPPRESSED, "suppressed by disclosure control"),
     ]
+    pattern = getattr(report, "pattern", None)  # (the methods text of a page without a run's pattern)
     return html.render(
         "methods",
         followup_days=s.followup_days,
@@ -445,6 +447,10 @@ def methods_html(report: Report) -> str:
         min_participants=MIN_PARTICIPANTS_PER_ARM,
         threshold=s.sdc_threshold,
         suppressed=SUPPRESSED,
+        policy=describe(s.disclosure, s.sdc_threshold),
+        pattern_method=pattern.method if pattern else "",
+        pattern_seconds=f"{pattern.seconds:.1f}" if pattern else "",
+        time_limit=f"{pattern.time_limit:g}" if pattern else "",
         earlier=_earlier_releases(report),
         min_df=MIN_RESIDUAL_DF,
         subgroup_least=subgroup_least(s.sdc_threshold),

@@ -15,9 +15,10 @@ from kitbag_analysis import atomic
 
 
 @contextlib.contextmanager
-def acro_session(threshold: int) -> Iterator[Any]:
-    """An ACRO session with suppression on at ``threshold``; its console output is swallowed
-    (no ACRO line reaches a page) and the root logger's level restored afterwards."""
+def acro_session(threshold: int, zeros_are_disclosive: bool = True) -> Iterator[Any]:
+    """An ACRO session with suppression on at ``threshold`` (and ACRO's ``zeros_are_disclosive`` as
+    the disclosure policy says); its console output is swallowed (no ACRO line reaches a page) and
+    the root logger's level restored afterwards."""
     root = logging.getLogger()
     level = root.level
     sink = io.StringIO()
@@ -28,6 +29,8 @@ def acro_session(threshold: int) -> Iterator[Any]:
             session = ACRO(suppress=True)
             session.config["safe_threshold"] = threshold
             session.sdc_checks.risk_appetite["safe_threshold"] = threshold
+            session.config["zeros_are_disclosive"] = zeros_are_disclosive
+            session.sdc_checks.risk_appetite["zeros_are_disclosive"] = zeros_are_disclosive
             yield session
     finally:
         root.setLevel(level)

@@ -207,17 +207,53 @@ def _highs():  # noqa: ANN202 - a highspy.Highs
     return h
 
 
-def audit(intervals: Mapping[CellKey, Interval], threshold: int, tolerance: float = 1e-6) -> list[Narrow]:
-    """Suppressed cells whose feasible interval is narrower than ``threshold``. A complement (a
-    total minus its part, `cells.COMPLEMENT`) is safe too where a reader can tell only that it is
-    0 or that it is at least the threshold: a difference of zero identifies no one."""
+@dataclass
+class Required:
+    """How wide each suppressed count's interval must be: the threshold, or, where the counts
+    published exactly (``exact``: their values; every other count None) already confine it more
+    narrowly — a breakdown of an exact total below the threshold — the whole interval those counts
+    leave it: suppression can do no better, and a reader learns nothing beyond the exact counts.
+    Solved once, when the audit first finds an interval narrower than the threshold."""
+
+    exact: Mapping[CellKey, float | None]
+    identities: list[tuple[CellKey, tuple[CellKey, ...]]]
+    bounds: list[tuple[CellKey, CellKey]]
+    threshold: int
+    apriori: dict[CellKey, Interval] | None = None
+
+    def of(self, intervals: Mapping[CellKey, Interval], threshold: int) -> dict[CellKey, float]:
+        """The required widths below the threshold (only ever of cells narrower than it)."""
+        if all(v is None for v in self.exact.values()) or not any(hi - lo < threshold for lo, hi in intervals.values()):
+            return {}
+        if self.apriori is None:
+            self.apriori = feasible_intervals(self.exact, self.identities, self.bounds, enough=self.threshold)
+        return {k: hi - lo for k, (lo, hi) in self.apriori.items() if hi - lo < threshold}
+
+    def width(self, key: CellKey, threshold: int) -> float:
+        if self.apriori is None or key not in self.apriori:
+            return float(threshold)
+        lo, hi = self.apriori[key]
+        return min(float(threshold), hi - lo)
+
+
+def audit(
+    intervals: Mapping[CellKey, Interval],
+    threshold: int,
+    required: Mapping[CellKey, float] | None = None,
+    tolerance: float = 1e-6,
+) -> list[Narrow]:
+    """Suppressed cells whose feasible interval is narrower than ``threshold`` (or than its
+    ``required`` width, where the counts published exactly confine a cell to less: `pattern.Required`).
+    A complement (a total minus its part, `cells.COMPLEMENT`) is safe too where a reader can tell
+    only that it is 0 or that it is at least the threshold: a difference of zero identifies no one."""
+    required = required or {}
 
     def narrow(key: CellKey, lo: float, hi: float) -> bool:
-        if hi - lo >= threshold - tolerance:
+        if hi - lo >= min(threshold, required.get(key, threshold)) - tolerance:
             return False
         return key.table != COMPLEMENT or not (hi <= tolerance or lo >= threshold - tolerance)
 
     return [Narrow(k, iv) for k, iv in sorted(intervals.items()) if narrow(k, *iv)]
 
 
-__all__ = ["Narrow", "audit", "feasible_intervals"]
+__all__ = ["Narrow", "Required", "audit", "feasible_intervals"]

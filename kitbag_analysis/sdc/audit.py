@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kitbag_analysis.errors import Finding, UnusableInput
-from kitbag_analysis.sdc.attack import Interval, Narrow, audit, feasible_intervals
+from kitbag_analysis.sdc.attack import Interval, Narrow, Required, audit, feasible_intervals
 from kitbag_analysis.sdc.cells import COMPLEMENT, SUPPRESSED, CellKey, complement_key
 from kitbag_analysis.sdc.history import LedgerFinding, bundle_findings
 from kitbag_analysis.sdc.ledger import Ledger
 from kitbag_analysis.sdc.linked import key_from_json
+from kitbag_analysis.sdc.policy import exact_keys, policy_from_json
 
 RELEASE = "release.json"
 
@@ -71,10 +72,14 @@ def audit_bundle(folder: str | Path, ledger: Ledger | None = None) -> BundleAudi
         for bound in release.get("bounds", []):
             bounds.add((key_from_json(bound["smaller"]), key_from_json(bound["larger"])))
     threshold = max(int(r["threshold"]) for r in releases)
+    policy = policy_from_json(releases[0].get("disclosure"))
+    exact = exact_keys(policy, published)
     for small, large in sorted(bounds):  # a shown total minus a shown part is a count too
-        if small in published and large in published:
+        if small in published and large in published and not (small in exact and large in exact):
             key = complement_key(small, large)
             identities[(large, (small, key))] = (large, (small, key))
+    known = {k: (v if k in exact else None) for k, v in published.items()}
+    required = Required(known, list(identities.values()), sorted(bounds), threshold)
     try:
         intervals = feasible_intervals(published, identities.values(), sorted(bounds), enough=threshold)
     except ValueError:
@@ -87,9 +92,9 @@ def audit_bundle(folder: str | Path, ledger: Ledger | None = None) -> BundleAudi
         threshold,
         tuple(r["unit"] for r in releases),
         hidden,
-        audit(hidden, threshold),
+        audit(hidden, threshold, required.of(hidden, threshold)),
         sum(k.table != COMPLEMENT for k in hidden),
-        bundle_findings(published, ledger, threshold),
+        bundle_findings(published, ledger, threshold, exact),
         tuple(ledger.run_ids),
     )
 

@@ -259,6 +259,7 @@ class Release:
     tables: dict[str, Table] = field(default_factory=dict)
     effects: list[PublishedEffect] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)  # models below the residual-df rule
+    disclosure: dict[str, Any] = field(default_factory=dict)  # the policy applied (`sdc.policy.policy_json`)
 
     def cells(self) -> list[Cell]:
         return [c for t in self.tables.values() for c in t.cells()]
@@ -269,6 +270,7 @@ class Release:
         return {
             "unit": self.unit,
             "threshold": self.threshold,
+            "disclosure": self.disclosure,
             "suppressed": SUPPRESSED,
             "cells": [
                 c.to_json() | {"page_table": t.name, "page_row": i, "page_column": t.header[j]}

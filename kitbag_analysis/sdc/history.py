@@ -73,6 +73,7 @@ class History:
 
     threshold: int
     forced: dict[CellKey, str] = field(default_factory=dict)
+    moved: set[CellKey] = field(default_factory=set)  # exact counts changed by too few people (shown)
     against: list[Against] = field(default_factory=list)
     main: frozenset[str] = frozenset()  # the pooled children's outcomes this release can show
     main_hidden: set[str] = field(default_factory=set)  # those the ledger hides (counts changed too little)
@@ -112,13 +113,22 @@ def _people(n: int) -> str:
     return f"{n} person" if n == 1 else f"{n} people"
 
 
-def history(ledger: Ledger, values: Mapping[CellKey, int], threshold: int) -> History:
-    """Compare the exact counts of a new release (``values``) with every release in ``ledger``."""
+def history(
+    ledger: Ledger, values: Mapping[CellKey, int], threshold: int, exact: frozenset[CellKey] = frozenset()
+) -> History:
+    """Compare the exact counts of a new release (``values``) with every release in ``ledger``.
+    A count published exactly (``exact``: the policy's trial-process counts) that changed by too few
+    people stays shown — it says only that people joined or left — but is *moved*: nothing built on
+    it is shown (`sdc.rules.Publisher.derived`). One suppressed in an earlier release stays
+    suppressed, exact or not."""
     found = History(threshold, main=frozenset(k.row for k in values if (k.unit, k.table, k.population) == MAIN))
     for entry in ledger.entries:
-        found.against.append(_against(entry, values, threshold, found.forced))
+        found.against.append(_against(entry, values, threshold, found.forced, found.moved, exact))
+    found.moved -= found.forced.keys()
     found.main_hidden = {
-        k.row for k, why in found.forced.items() if why == CHANGED and (k.unit, k.table, k.population) == MAIN
+        k.row
+        for k in [k for k, why in found.forced.items() if why == CHANGED] + sorted(found.moved)
+        if (k.unit, k.table, k.population) == MAIN
     }
     return found
 
@@ -136,7 +146,14 @@ def twins(earlier: Mapping[CellKey, object], current: Mapping[CellKey, object]) 
             yield (key,), parts
 
 
-def _against(entry: Entry, values: Mapping[CellKey, int], threshold: int, forced: dict[CellKey, str]) -> Against:
+def _against(
+    entry: Entry,
+    values: Mapping[CellKey, int],
+    threshold: int,
+    forced: dict[CellKey, str],
+    moved: set[CellKey],
+    exact: frozenset[CellKey],
+) -> Against:
     a = Against(entry.run_id, entry.released_at, entry.kind)
     earlier_counts = entry.counts()
     for now, then in twins(earlier_counts, values):
@@ -150,7 +167,10 @@ def _against(entry: Entry, values: Mapping[CellKey, int], threshold: int, forced
         change = abs(sum(values[k] for k in now) - sum(earlier))
         if 0 < change < threshold:
             a.changed += 1
-            forced.update(dict.fromkeys(now, CHANGED))
+            if all(k in exact for k in now):
+                moved.update(now)
+            else:
+                forced.update(dict.fromkeys(now, CHANGED))
             if any((k.unit, k.table, k.population) == MAIN for k in now):
                 a.main_changed += 1
                 a.smallest_main_change = min(a.smallest_main_change or change, change)
@@ -166,9 +186,15 @@ class LedgerFinding:
     why: str
 
 
-def bundle_findings(published: Mapping[CellKey, float | None], ledger: Ledger, threshold: int) -> list[LedgerFinding]:
+def bundle_findings(
+    published: Mapping[CellKey, float | None],
+    ledger: Ledger,
+    threshold: int,
+    exact: frozenset[CellKey] = frozenset(),
+) -> list[LedgerFinding]:
     """From published counts only (None: suppressed): counts whose change since an earlier release is
-    shown and smaller than the threshold, and earlier suppressed counts shown again."""
+    shown and smaller than the threshold (a count the policy publishes exactly, ``exact``, may
+    change: that someone joined or left is all it says), and earlier suppressed counts shown again."""
     found = []
     for entry in ledger.entries:
         earlier_counts = entry.counts()
@@ -179,7 +205,7 @@ def bundle_findings(published: Mapping[CellKey, float | None], ledger: Ledger, t
             earlier = [earlier_counts[k] for k in then]
             if None in earlier:
                 found.append(LedgerFinding(now[0], entry.run_id, "suppressed there, shown here"))
-            elif 0 < abs(sum(shown) - sum(earlier)) < threshold:
+            elif 0 < abs(sum(shown) - sum(earlier)) < threshold and not all(k in exact for k in now):
                 found.append(LedgerFinding(now[0], entry.run_id, f"changed by fewer than {threshold} people, shown"))
     return found
 
@@ -213,6 +239,7 @@ def entry_from_release(
         cells=tuple(cells),
         identities=tuple(identities[k] for k in sorted(identities)),
         bounds=tuple(bounds[k] for k in sorted(bounds)),
+        disclosure=dict(releases[0].get("disclosure") or {}) if releases else {},
     )
 
 
@@ -227,20 +254,31 @@ def pattern_over_time(linked: LinkedSet, threshold: int, ledger: Ledger, what: s
     ``ledger`` (refused, naming how many people changed since which release, never who, where it
     cannot be). Its `Pattern.history` says what each earlier release asked and `ledger_cost` what
     that cost (cells suppressed beyond the pattern without the ledger)."""
-    past = history(ledger, linked.values, threshold)
+    past = history(ledger, linked.values, threshold, linked.exact)
     refusal = past.refusal()
     if refusal:
         raise ReleaseRefused(f"the release is refused: {refusal}. No {what} was written.")
     try:
         pattern = suppression_pattern(linked, threshold, forced=frozenset(past.forced))
-        cost = None
-        if past.forced:
-            cost = len(pattern.suppressed) - len(suppression_pattern(linked, threshold).suppressed)
     except NoSafePattern:
         # the cell that could not be protected is not named: a page must never say which cell it hides
         why = past.unprotectable() if past.forced else "disclosure control found no safe suppression pattern"
         raise ReleaseRefused(f"the release is refused: {why}. No {what} was written.") from None
-    return replace(pattern, linked=linked, history=past, ledger_cost=cost)
+    cost = _ledger_cost(linked, pattern) if past.forced else None
+    return replace(pattern, linked=linked, history=past, ledger_cost=cost, moved=frozenset(past.moved))
+
+
+def _ledger_cost(linked: LinkedSet, pattern: Pattern) -> int:
+    """What the ledger costs, without solving the programme again: its own cells, and the
+    secondary cells that share an identity with one of them (their protection)."""
+    partners = {
+        key
+        for identity in linked.identities
+        if pattern.ledger.intersection(identity.cells)
+        for key in identity.cells
+        if key in pattern.secondary
+    }
+    return len(pattern.ledger) + len(partners)
 
 
 __all__ = [

@@ -46,6 +46,7 @@ class Entry:
     cells: tuple[dict[str, Any], ...] = field(repr=False)
     identities: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     bounds: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    disclosure: dict[str, Any] = field(default_factory=dict)  # the policy it was made under (§6.2)
 
     def counts(self) -> dict[CellKey, int | None]:
         """Every count of people it published: its value, or None where it was suppressed."""
@@ -71,6 +72,7 @@ class Entry:
             "cells": list(self.cells),
             "identities": list(self.identities),
             "bounds": list(self.bounds),
+            "disclosure": dict(self.disclosure),
         }
 
     @classmethod
@@ -88,6 +90,7 @@ class Entry:
             tuple(data["cells"]),
             tuple(data.get("identities", ())),
             tuple(data.get("bounds", ())),
+            dict(data.get("disclosure") or {}),
         )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from data_contracts.participants import BY_TYPE
+from data_contracts.settings import Disclosure
 from kitbag_analysis.analysis.analyse import UnitAnalysis, analysis_counts
 from kitbag_analysis.analysis.names import (
     ANALYSED_PREFIX,
@@ -34,6 +35,7 @@ from kitbag_analysis.analysis.names import (
 )
 from kitbag_analysis.analysis.whatworks.compliance import THETAS
 from kitbag_analysis.sdc.cells import CellKey, complement_key
+from kitbag_analysis.sdc.policy import exact_keys
 from kitbag_analysis.sdc.release import make_release
 from kitbag_analysis.sdc.whatworks_tables import COMPLIANCE, NOT_USED, USED, compliance_row
 from kitbag_analysis.study.load import Study
@@ -74,16 +76,26 @@ class LinkedSet:
     identities: list[Identity] = field(default_factory=list)
     bounds: list[tuple[CellKey, CellKey]] = field(default_factory=list)  # (smaller, larger)
     complements: frozenset[CellKey] = frozenset()  # never published: a total minus its part, when small
+    policy: Disclosure = Disclosure()  # the study's disclosure policy (analysis-plan.md §6.2)
+
+    @property
+    def exact(self) -> frozenset[CellKey]:
+        """The counts the policy publishes exactly (`sdc.policy.exact`)."""
+        return exact_keys(self.policy, self.values)
 
     def add_complements(self, threshold: int) -> None:
         """For every ordering (part ≤ total), the count of the total outside the part: never shown,
         but a reader of both gets it, so where it is 1 to ``threshold`` − 1 people it is protected
         like any count below the threshold (`complement_key`). A difference of zero identifies no one;
-        a larger one lies in the interval of a suppressed part or total, which is at least as wide."""
+        a larger one lies in the interval of a suppressed part or total, which is at least as wide.
+        Two counts published exactly have an exact difference (a trial-process count too: included
+        minus those with a baseline measure), so it is not protected."""
         found = set()
+        exact = self.exact
         for small, large in self.bounds:
             if (
-                small in self.values
+                not (small in exact and large in exact)
+                and small in self.values
                 and large in self.values
                 and 0 < self.values[large] - self.values[small] < threshold
             ):
@@ -143,7 +155,7 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
     analyses = analyses or {u: analysis_counts(study, u) for u in units}
     releases = {u: make_release(study, analyses[u], frozenset()) for u in units}
     values = _counts(releases)
-    linked = LinkedSet(values=values)
+    linked = LinkedSet(values=values, policy=study.settings.disclosure)
     by_unit: dict[str, list[CellKey]] = defaultdict(list)
     for key in values:
         by_unit[key.unit].append(key)
@@ -181,7 +193,15 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
         linked.bounds += quality.bounds
         for key in keys:
             if key.table == BASELINE and ": " not in key.row:  # n with a baseline score
-                linked.bounds.append((key, CellKey(unit, FLOW, key.population, "with a baseline measure", key.column)))
+                linked.bounds.append((key, CellKey(unit, FLOW, key.population, WITH_BASELINE, key.column)))
+                # ... the data quality table's with a score at baseline, summed over the unit's LAs
+                score = key.row.removeprefix("baseline ")
+                parts = tuple(
+                    CellKey(unit, COMPLETENESS, key.population, f"{score} baseline {la}", f"{key.column} with score")
+                    for la in (study.settings.local_authorities if unit == ALL else (unit,))
+                )
+                if all(p in values for p in parts):
+                    linked.identities.append(Identity(key, parts))
     for key in by_unit[ALL]:
         if key.table in HIERARCHICAL_TABLES:
             parts = tuple(CellKey(la, *_rest(key)) for la in study.settings.local_authorities)

@@ -25,7 +25,8 @@ from kitbag_analysis.analysis.names import (
 )
 from kitbag_analysis.sdc.cells import SUPPRESSED, Cell, CellKey, Release, Shown, Table, TableCell
 from kitbag_analysis.sdc.linked import Identity, LinkedSet
-from kitbag_analysis.sdc.rules import Publisher
+from kitbag_analysis.sdc.policy import policy_json
+from kitbag_analysis.sdc.rules import Protection, Publisher
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import ALL, unit_name
 
@@ -96,9 +97,8 @@ def recruitment_table(study: Study, m: UnitMonitoring, pub: Publisher) -> Table:
     ]
     rated = m.criteria.get("recruitment")
     if m.target is not None and rated is not None:
-        share = pub.derived(
-            pub.key(MONITORING_RECRUITMENT, pop, ENROLLED, "% of target"), "percent", 100 * rated.value, [total]
-        )
+        key = pub.key(MONITORING_RECRUITMENT, pop, ENROLLED, "% of target")
+        share = pub.derived(key, "percent", 100 * rated.value, [total], of_counts=True)
         rows.append(
             (
                 f"Target: {m.target:,} children",
@@ -166,6 +166,7 @@ def quarters_table(m: UnitMonitoring, pub: Publisher) -> Table:
                 "percent",
                 100 * num / den if den else None,
                 counts,
+                of_counts=True,
             )
             cells += [*counts, share]
         rows.append(tuple(cells))
@@ -190,10 +191,11 @@ def quarters_table(m: UnitMonitoring, pub: Publisher) -> Table:
     )
 
 
-def monitoring_release(study: Study, m: UnitMonitoring, pattern: frozenset[CellKey]) -> Release:
+def monitoring_release(study: Study, m: UnitMonitoring, pattern: frozenset[CellKey] | Protection) -> Release:
     """Every table a unit's monitoring page shows, disclosure-controlled."""
-    pub = Publisher(m.unit, study.settings.sdc_threshold, pattern)
+    pub = Publisher(m.unit, study.settings.sdc_threshold, pattern, study.settings.disclosure)
     release = Release(m.unit, unit_name(study, m.unit), study.settings.sdc_threshold)
+    release.disclosure = policy_json(study.settings.disclosure, study.settings.sdc_threshold)
     release.tables = {
         MONITORING_RECRUITMENT: recruitment_table(study, m, pub),
         MONITORING_CRITERIA: criteria_table(study, m, pub),
@@ -223,7 +225,7 @@ def monitoring_linked_set(study: Study, monitorings: dict[str, UnitMonitoring]) 
     values = {
         c.key: int(c.value) for r in releases.values() for c in r.cells() if c.measure == "n" and c.value is not None
     }
-    linked = LinkedSet(values=values)
+    linked = LinkedSet(values=values, policy=study.settings.disclosure)
     groups: dict[tuple, dict[str, CellKey]] = defaultdict(dict)
     for key in values:
         if key.table == MONITORING_RECRUITMENT:

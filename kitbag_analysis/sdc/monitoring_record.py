@@ -8,7 +8,9 @@ from pathlib import Path
 
 from kitbag_analysis import atomic
 from kitbag_analysis.sdc.cells import SUPPRESSED, Release
+from kitbag_analysis.sdc.loss import losses
 from kitbag_analysis.sdc.pattern import Pattern
+from kitbag_analysis.sdc.policy import describe, policy_from_json
 
 
 def write_monitoring_record(release: Release, pattern: Pattern, sdc_dir: Path) -> dict:
@@ -27,15 +29,18 @@ def write_monitoring_record(release: Release, pattern: Pattern, sdc_dir: Path) -
                 path,
                 f"{table.title}, as published in monitoring.html: {hidden} cell(s) shown as {SUPPRESSED}",
             )
-        with acro_session(threshold) as session:
+        with acro_session(threshold, not policy_from_json(release.disclosure).zeros_safe) as session:
             statuses = finalise(session, sdc_dir / "acro", custom)
     mine = {c.key for c in release.cells() if c.suppressed and c.measure == "n"}
     summary = {
         "unit": release.unit,
         "kind": "monitoring",
         "threshold": threshold,
+        "disclosure": release.disclosure,
+        "policy": describe(policy_from_json(release.disclosure), threshold),
+        "lost": losses(release),
         "rules": [
-            f"counts of people below {threshold} (zero included) shown as {SUPPRESSED}",
+            f"counts of people below {threshold} shown as {SUPPRESSED}, as the disclosure policy says",
             "secondary suppression coordinated across every monitoring table of every unit (the pooled unit is "
             "the sum of the local authorities; with + without = total), audited by linear programming",
             "shares, their Wilson intervals and ratings shown only where every count they rest on is shown",
@@ -48,6 +53,9 @@ def write_monitoring_record(release: Release, pattern: Pattern, sdc_dir: Path) -
             "solver": pattern.solver,
             "status": pattern.status,
             "rounds": pattern.rounds,
+            "seconds": round(pattern.seconds, 3),
+            "time_limit_seconds": pattern.time_limit,
+            "method": pattern.method,
             "study": {"primary": len(pattern.primary), "secondary": len(pattern.secondary)},
             "unit": {"primary": len(mine & pattern.primary), "secondary": len(mine & pattern.secondary)},
             "rule": f"every suppressed count's feasible interval is at least {threshold} wide",

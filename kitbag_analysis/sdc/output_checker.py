@@ -18,16 +18,20 @@ from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
+from data_contracts.settings import Disclosure
 from kitbag_analysis import atomic
 from kitbag_analysis.analysis.labels import level_label
 from kitbag_analysis.analysis.names import BASELINE, EFFECTIVENESS
 from kitbag_analysis.analysis.tables import categorical_characteristics
 from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey, Release, Table
+from kitbag_analysis.sdc.loss import losses
+from kitbag_analysis.sdc.policy import describe, exact, policy_json
 from kitbag_analysis.sdc.rules import MIN_RESIDUAL_DF
 
 if TYPE_CHECKING:
     from kitbag_analysis.analysis.analyse import UnitAnalysis
     from kitbag_analysis.sdc.pattern import Pattern
+    from kitbag_analysis.study.load import Study
 
 
 class Report(Protocol):
@@ -38,6 +42,7 @@ class Report(Protocol):
     release: Release
     pattern: Pattern | None
     figures: dict[str, bytes]
+    study: Study
 
     @property
     def threshold(self) -> int: ...
@@ -90,11 +95,17 @@ def _acro_flags(report: Report, session) -> list[str]:  # noqa: ANN001 - an ACRO
     return problems
 
 
-def _count_table(table: Table) -> tuple[pd.DataFrame, int] | None:
+def _count_table(table: Table, policy: Disclosure) -> tuple[pd.DataFrame, int] | None:
     """A published table's counts of people as ACRO's person-level input: one row per person
     counted in a shown cell (row label, column), for the rows whose every count is shown; and
-    how many rows were held back because a count is suppressed. None when it has no count."""
-    counts = [(i, j, c) for i, j, c in table.located() if c.measure == "n" and c.value is not None]
+    how many rows were held back because a count is suppressed. The counts the policy publishes
+    exactly (the trial-process counts) are not ACRO's to judge: they are left out. None when
+    no count is left."""
+    counts = [
+        (i, j, c)
+        for i, j, c in table.located()
+        if c.measure == "n" and c.value is not None and not exact(policy, c.key)
+    ]
     if not counts:
         return None
     located = pd.DataFrame(
@@ -125,7 +136,7 @@ def _acro_checks(report: Report, session) -> dict[str, str]:  # noqa: ANN001 - a
     session.suppress = False
     try:
         for name in (n for names in PAGE_TABLES.values() for n in names if n in report.release.tables):
-            built = _count_table(report.release.tables[name])
+            built = _count_table(report.release.tables[name], report.study.settings.disclosure)
             if built is None or built[0].empty:
                 continue
             frame, held = built
@@ -155,14 +166,19 @@ def _audit(report: Report) -> dict:
         "solver": pattern.solver,
         "status": pattern.status,
         "rounds": pattern.rounds,
+        "seconds": round(pattern.seconds, 3),
+        "time_limit_seconds": pattern.time_limit,
+        "method": pattern.method,
         "released_after_audit": pattern.released,
+        "exact_counts": len(pattern.exact),
         "study": {"primary": len(pattern.primary), "secondary": len(pattern.secondary), "ledger": len(pattern.ledger)},
         "unit": {
             "primary": len(mine & pattern.primary),
             "secondary": len(mine & pattern.secondary),
             "ledger": len(mine & pattern.ledger),
         },
-        "rule": f"every suppressed count's feasible interval is at least {report.threshold} wide",
+        "rule": f"every suppressed count's feasible interval is at least {report.threshold} wide, or as wide as "
+        "the counts published exactly leave it (a breakdown of an exact total below the threshold)",
         "ledger": ledger_summary(pattern),
         "intervals": [
             {"cell": k.label, "lo": round(lo, 6), "hi": None if hi == float("inf") else round(hi, 6)}
@@ -232,7 +248,7 @@ def ledger_summary(pattern) -> dict:  # noqa: ANN001 - a Pattern
     return {
         "earlier_releases": [a.to_json() for a in history.against],
         "cells_suppressed_because_of_the_ledger": len(pattern.ledger),
-        "extra_cells_suppressed_in_all": pattern.ledger_cost,
+        "cells_suppressed_for_the_ledger_and_their_partners": pattern.ledger_cost,
         "rule": "a count whose change since an earlier release is 1 to threshold − 1 people is suppressed, "
         "a count suppressed earlier stays suppressed, and numbers built on them follow (analysis-plan.md §6.1)",
     }
@@ -255,6 +271,14 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
                 table.frame().to_csv(path, index=False)
                 hidden = sum(c.suppressed for c in table.cells())
                 comment = f"{table.title}, as published in {page}: {hidden} cell(s) shown as {SUPPRESSED}"
+                policy = report.study.settings.disclosure
+                exact_counts = sum(c.measure == "n" and exact(policy, c.key) for c in table.cells())
+                if exact_counts:
+                    comment += (
+                        f"; {exact_counts} trial-process count(s) published exactly under the study's disclosure "
+                        'policy (analysis-plan.md §6.2, flow = "exact"): they name no characteristic of anyone, '
+                        "so ACRO's frequency rule is not applied to them"
+                    )
                 if name == EFFECTIVENESS:
                     withheld = ", ".join(report.release.withheld) or "none"
                     comment += (
@@ -270,16 +294,21 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
                 f"figure of published effect estimates with 95% CIs (models with >= "
                 f"{MIN_RESIDUAL_DF} residual degrees of freedom only)",
             )
-        with acro_session(report.threshold) as session:
+        with acro_session(report.threshold, not report.study.settings.disclosure.zeros_safe) as session:
             flagged = _acro_flags(report, session)
             checks = _acro_checks(report, session)
             statuses = finalise(session, sdc_dir / "acro", custom)
     cells = report.release.cells()
+    policy = report.study.settings.disclosure
     summary = {
         "unit": report.unit,
         "threshold": report.threshold,
+        "disclosure": policy_json(policy, report.threshold),
+        "policy": describe(policy, report.threshold),
+        "lost": losses(report.release),
         "rules": [
-            f"counts of people below {report.threshold} (zero included) shown as {SUPPRESSED}",
+            f"counts of people below {report.threshold}{'' if policy.zeros_safe else ' (zero included)'} shown as "
+            f"{SUPPRESSED}{', except the trial-process counts published exactly' if policy.flow_exact else ''}",
             "secondary suppression coordinated across every table of every unit of the study "
             "(the pooled unit is the sum of the local authorities), audited by linear programming",
             "percentages, means, SDs and SMDs shown only where the counts they are built on are shown",

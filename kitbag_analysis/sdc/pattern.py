@@ -14,18 +14,23 @@ and the programme is solved again. The result is deterministic for the same stud
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint
 
+from data_contracts.settings import Disclosure
 from kitbag_analysis.errors import NoSafePattern
-from kitbag_analysis.sdc.attack import Interval, audit, feasible_intervals
-from kitbag_analysis.sdc.cells import CellKey
+from kitbag_analysis.sdc.attack import Interval, Required, audit, feasible_intervals
+from kitbag_analysis.sdc.cells import COMPLEMENT, CellKey
 from kitbag_analysis.sdc.linked import LinkedSet
+from kitbag_analysis.sdc.policy import counts_someone
+from kitbag_analysis.sdc.rules import Protection
+from kitbag_analysis.sdc.solver import solve_interruptibly
 from kitbag_analysis.study.units import ALL
 
 POOLED_WEIGHT = 2.0
@@ -37,6 +42,7 @@ TABLE_WEIGHT = {"compliance": 0.1}
 # the analysed count of the effectiveness table (the audit still proves the result).
 CONTAINED_TABLES = frozenset({"compliance"})
 MAX_ROUNDS = 100
+log = logging.getLogger("kitbag.disclosure")  # a progress line per round (the CLI shows it)
 
 
 @dataclass(frozen=True)
@@ -54,11 +60,22 @@ class Pattern:
     linked: LinkedSet | None = field(default=None, compare=False, repr=False)
     ledger: frozenset[CellKey] = frozenset()  # primary because of an earlier release (`sdc.history`)
     history: object = field(default=None, compare=False, repr=False)  # the `History` it honoured
-    ledger_cost: int | None = None  # cells suppressed beyond the pattern without the ledger
+    ledger_cost: int | None = None  # cells suppressed because of the ledger: its own and their partners
+    exact: frozenset[CellKey] = frozenset()  # counts published exactly (the policy's trial-process counts)
+    moved: frozenset[CellKey] = frozenset()  # exact counts changed by too few people since an earlier release
+    method: str = "optimal"  # optimal | best found within the time limit | greedy fallback
+    time_limit: float = 0.0
+    known: frozenset[CellKey] = frozenset()  # counts below the threshold that are shown (exact, zero, determined)
 
     @property
     def suppressed(self) -> frozenset[CellKey]:
         return self.primary | self.secondary | self.ledger
+
+    @property
+    def protection(self) -> Protection:
+        """What a unit's publisher applies (`sdc.rules.Publisher`)."""
+        policy = self.linked.policy if self.linked is not None else Disclosure()
+        return Protection(self.suppressed, self.known, self.moved, policy)
 
 
 def _weight(key: CellKey, value: int) -> float:
@@ -72,6 +89,7 @@ def _release_spill(
     intervals: dict[CellKey, Interval],
     threshold: int,
     memo: dict | None = None,
+    required: Required | None = None,
 ) -> tuple[frozenset[CellKey], dict[CellKey, Interval], int]:
     """Cuts are kept from round to round, so a main-table cell a cut asked for while a contained
     table was being protected may no longer be needed once the pattern is safe. Each such
@@ -93,7 +111,7 @@ def _release_spill(
             continue
         trial = suppressed - group
         trial_intervals = _intervals(linked, trial, threshold, memo)
-        if not audit(trial_intervals, threshold):
+        if not audit(trial_intervals, threshold, required.of(trial_intervals, threshold) if required else None):
             suppressed, intervals, released = trial, trial_intervals, released + len(group & suppressed)
     return suppressed, intervals, released
 
@@ -119,61 +137,178 @@ def _intervals(
     return feasible_intervals(published, identities, linked.bounds, enough=threshold, memo=memo)
 
 
-def primary_cells(linked: LinkedSet, threshold: int) -> frozenset[CellKey]:
-    """Counts below the threshold (zero included), and the small complements of the orderings (a
-    shown total minus a shown part of 1 to threshold − 1 people: `LinkedSet.add_complements`)."""
-    return frozenset(k for k, v in linked.values.items() if v < threshold)
+def primary_cells(linked: LinkedSet, threshold: int, exact: frozenset[CellKey] | None = None) -> frozenset[CellKey]:
+    """Counts below the threshold that count someone under the study's policy (`sdc.policy`: a zero
+    only where zeros are disclosive; never a count published exactly), and the small complements of
+    the orderings (a shown total minus a shown part of 1 to threshold − 1 people:
+    `LinkedSet.add_complements`). A count that an identity determines from exact counts alone is
+    known to every reader, so it is not one either."""
+    exact = linked.exact if exact is None else exact
+    small = {
+        k for k, v in linked.values.items() if k not in exact and v < threshold and counts_someone(linked.policy, v)
+    }
+    if exact:
+        for identity in linked.identities:
+            unknown = [k for k in identity.cells if k not in exact]
+            if len(unknown) == 1:
+                small.discard(unknown[0])
+    return frozenset(small)
 
 
 def suppression_pattern(
-    linked: LinkedSet, threshold: int, max_rounds: int = MAX_ROUNDS, forced: frozenset[CellKey] = frozenset()
+    linked: LinkedSet,
+    threshold: int,
+    max_rounds: int = MAX_ROUNDS,
+    forced: frozenset[CellKey] = frozenset(),
+    time_limit: float | None = None,
 ) -> Pattern:
     """The coordinated pattern for ``linked`` at ``threshold``, proven by the audit; ``forced``
-    cells (the ledger's, `sdc.history`) are primary too."""
+    cells (the ledger's, `sdc.history`) are primary too, exact or not. The programme runs for at
+    most ``time_limit`` seconds (default: the policy's) in all; after it the best pattern found,
+    or a greedy one (`_greedy`), is proven by the same audit."""
     started = time.perf_counter()
+    limit = float(linked.policy.time_limit_seconds if time_limit is None else time_limit)
+    deadline = started + limit
     keys = sorted(linked.values)
     index = {k: i for i, k in enumerate(keys)}
     values = np.array([linked.values[k] for k in keys])
-    below = primary_cells(linked, threshold)
+    exact = linked.exact - forced
+    below = primary_cells(linked, threshold, exact)
     ledger = frozenset(forced & linked.values.keys()) - below
     primary = below | ledger
     hidden = primary  # complements among them: never shown
     weights = np.array([0.0 if k in linked.complements else _weight(k, linked.values[k]) for k in keys])
     rows: list[dict[int, float]] = []
-    for identity in linked.identities:
-        members = sorted({index[k] for k in identity.cells})
-        for i in members:  # a suppressed cell of an identity needs a second one there
-            rows.append({i: 1.0, **{j: -1.0 for j in _partners(i, members, keys)}})
+    members_of = [sorted({index[k] for k in identity.cells}) for identity in linked.identities]
+    fixed = {index[k] for k in exact}
+    for members in members_of:
+        for i in members:  # a suppressed cell of an identity needs a second one there (never an exact one)
+            if i not in fixed:
+                rows.append({i: 1.0, **{j: -1.0 for j in _partners(i, members, keys) if j not in fixed}})
     neighbours: dict[int, set[int]] = {}  # who may protect whom: first within contained tables
     everyone: dict[int, set[int]] = {}  # then any cell sharing an identity
-    for identity in linked.identities:
-        members = sorted({index[k] for k in identity.cells})
+    for members in members_of:
         for i in members:
-            neighbours.setdefault(i, set()).update(_partners(i, members, keys))
-            everyone.setdefault(i, set()).update(j for j in members if j != i)
+            neighbours.setdefault(i, set()).update(j for j in _partners(i, members, keys) if j not in fixed)
+            everyone.setdefault(i, set()).update(j for j in members if j != i and j not in fixed)
     cuts: list[dict[int, float]] = []
     memo: dict = {}  # the audit's solved components, shared by the rounds and `_release_spill`
     lower = np.array([1.0 if k in hidden else 0.0 for k in keys])
+    upper = np.array([0.0 if i in fixed else 1.0 for i in range(len(keys))])
+    required = Required(
+        {k: (v if k in exact else None) for k, v in linked.values.items()},
+        [(i.total, i.parts) for i in linked.identities],
+        linked.bounds,
+        threshold,
+    )
+    methods: list[str] = []
     for rounds in range(1, max_rounds + 1):
-        chosen = _solve(rows + cuts, lower, weights, len(keys))
+        chosen, method = _choose(rows + cuts, lower, upper, weights, deadline)
+        methods.append(method)
         suppressed = frozenset(keys[i] for i in np.flatnonzero(chosen))
         intervals = _intervals(linked, suppressed, threshold, memo)
-        narrow = audit(intervals, threshold)
+        narrow = audit(intervals, threshold, required.of(intervals, threshold))
+        log.info(
+            "disclosure pattern: round %d, %d cells suppressed (%s), %.1f s of %.0f s",
+            rounds,
+            len(suppressed - linked.complements),
+            method,
+            time.perf_counter() - started,
+            limit,
+        )
         if not narrow:
-            suppressed, intervals, released = _release_spill(linked, suppressed, hidden, intervals, threshold, memo)
+            suppressed, intervals, released = _release_spill(
+                linked, suppressed, hidden, intervals, threshold, memo, required
+            )
+            suppressed, intervals, determined = _show_determined(suppressed, intervals)
+            shown_small = frozenset(k for k, v in linked.values.items() if v < threshold) - suppressed
             return Pattern(
-                primary - ledger - linked.complements,
+                primary - ledger - linked.complements - determined,
                 suppressed - primary - linked.complements,
                 intervals,
-                status="optimal; audit passed",
-                released=released,
+                status=f"{_summary(methods)}; audit passed",
+                released=released + len(determined),
                 rounds=rounds,
                 seconds=time.perf_counter() - started,
-                ledger=ledger,
+                ledger=ledger - determined,
+                exact=exact,
+                method=_summary(methods),
+                time_limit=limit,
+                known=shown_small,
+                linked=linked,
             )
         for cell in narrow:
-            cuts.append(_cut(index[cell.key], threshold - cell.width, chosen, values, (neighbours, everyone), cell.key))
+            need = required.width(cell.key, threshold) - cell.width
+            cuts.append(_cut(index[cell.key], need, chosen, values, (neighbours, everyone), cell.key))
     raise NoSafePattern(f"no safe pattern within {max_rounds} rounds (e.g. {narrow[0].key.label})")
+
+
+OPTIMAL, INCUMBENT, GREEDY = "optimal", "best found within the time limit", "greedy fallback"
+
+
+def _summary(methods: list[str]) -> str:
+    """How the pattern was found: optimal in every round, or the fallback used in some."""
+    for method in (GREEDY, INCUMBENT):
+        if method in methods:
+            return method
+    return OPTIMAL
+
+
+def _choose(
+    rows: list[dict], lower: np.ndarray, upper: np.ndarray, weights: np.ndarray, deadline: float
+) -> tuple[np.ndarray, str]:
+    """The cells to suppress this round: the programme's optimum while time is left, its best
+    solution when the time limit stops it, else `_greedy` (never waiting past ``deadline``)."""
+    left = deadline - time.perf_counter()
+    if left > 0.05:
+        x, optimal = _solve(rows, lower, upper, weights, left)
+        if x is not None:
+            return x, OPTIMAL if optimal else INCUMBENT
+    return _greedy(rows, lower, upper, weights), GREEDY
+
+
+def _greedy(rows: list[dict], lower: np.ndarray, upper: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A feasible pattern without the programme: start from the fixed cells and, while a row is
+    violated, suppress the lightest cells it allows until it holds. Cells only ever go from shown
+    to suppressed, so it ends (every row satisfiable, as the programme's are)."""
+    n = len(weights)
+    chosen = lower.astype(bool).copy()
+    matrix, rhs = _matrix(rows, n)
+    matrix = matrix.tocsr()
+    order = np.argsort(weights, kind="stable")
+    rank = np.empty(n, dtype=int)
+    rank[order] = np.arange(n)
+    while True:
+        lhs = matrix @ chosen.astype(float)
+        violated = np.flatnonzero(lhs > rhs + 1e-9)
+        if not len(violated):
+            return chosen
+        for r in violated:
+            start, stop = matrix.indptr[r], matrix.indptr[r + 1]
+            cols, coefs = matrix.indices[start:stop], matrix.data[start:stop]
+            excess = float(coefs @ chosen[cols]) - rhs[r]
+            helpers = [
+                (rank[c], c, -v) for c, v in zip(cols, coefs, strict=True) if v < 0 and not chosen[c] and upper[c]
+            ]
+            for _rank, c, gain in sorted(helpers):
+                if excess <= 1e-9:
+                    break
+                chosen[c] = True
+                excess -= gain
+            if excess > 1e-9:
+                raise NoSafePattern("no pattern satisfies the suppression rules (a cell has no possible partner)")
+
+
+def _show_determined(
+    suppressed: frozenset[CellKey], intervals: dict[CellKey, Interval]
+) -> tuple[frozenset[CellKey], dict[CellKey, Interval], frozenset[CellKey]]:
+    """Suppressed counts whose value the published cells determine (an interval of width 0)
+    protect nothing: they are shown. Showing a determined value adds no constraint, so every
+    other interval stays as it is."""
+    determined = frozenset(
+        k for k, (lo, hi) in intervals.items() if k in suppressed and k.table != COMPLEMENT and hi - lo <= 1e-6
+    )
+    return suppressed - determined, {k: v for k, v in intervals.items() if k not in determined}, determined
 
 
 def _cut(
@@ -188,12 +323,14 @@ def _cut(
     at least ``needed`` (each counting at most ``needed``): sum min(v_j, needed) x_j >= needed.
     Cells sharing an identity with ``i`` come first; if all are suppressed, cells linked to its
     suppressed component; each first among the preferred neighbours (contained tables), then
-    among all."""
-    for neighbours in neighbourhoods:
-        for pool in (neighbours.get(i, set()), _linked_to(i, chosen, neighbours)):
-            candidates = sorted(j for j in pool if not chosen[j] and values[j] > 0)
-            if candidates:
-                return {j: -min(float(values[j]), needed) for j in candidates} | {"rhs": -needed}
+    among all. Where no such cell counts anyone, shown zeros (`zeros = "safe"`) are the last
+    resort: a suppressed zero is as uncertain to a reader as any cell, and the audit checks again."""
+    for zeros in (False, True):
+        for neighbours in neighbourhoods:
+            for pool in (neighbours.get(i, set()), _linked_to(i, chosen, neighbours)):
+                candidates = sorted(j for j in pool if not chosen[j] and (values[j] == 0) == zeros)
+                if candidates:
+                    return {j: -min(float(values[j]) or needed, needed) for j in candidates} | {"rhs": -needed}
     raise NoSafePattern(f"no further cell can protect {key.label}")
 
 
@@ -216,8 +353,8 @@ def _component_of(start: int, chosen: np.ndarray, neighbours: dict[int, set[int]
     return seen
 
 
-def _solve(rows: list[dict], lower: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """min weights·x subject to rows (each: sum coef·x <= rhs, rhs 0 unless given), x binary."""
+def _matrix(rows: list[dict], n: int) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Rows (each: sum coef·x <= rhs, rhs 0 unless given) as a sparse matrix and right-hand side."""
     data, ri, ci, rhs = [], [], [], []
     for r, row in enumerate(rows):
         for c, v in row.items():
@@ -227,17 +364,30 @@ def _solve(rows: list[dict], lower: np.ndarray, weights: np.ndarray, n: int) -> 
             ci.append(c)
             data.append(v)
         rhs.append(row.get("rhs", 0.0))
-    a = sparse.csr_matrix((data, (ri, ci)), shape=(len(rows), n))
-    result = milp(
+    return sparse.csr_matrix((data, (ri, ci)), shape=(len(rows), n)), np.array(rhs, dtype=float)
+
+
+def _solve(
+    rows: list[dict], lower: np.ndarray, upper: np.ndarray, weights: np.ndarray, seconds: float
+) -> tuple[np.ndarray | None, bool]:
+    """min weights·x subject to rows, x binary, for at most ``seconds``: (x, optimal), x None when
+    no solution was found in time. HiGHS holds the interpreter while it runs, so it runs in a
+    child process (`solver.solve_interruptibly`) and Ctrl-C or SIGTERM end the run at once."""
+    a, rhs = _matrix(rows, len(weights))
+    if a.shape[0] == 0:
+        return lower.astype(bool), True
+    result = solve_interruptibly(
         weights,
-        constraints=LinearConstraint(a, -np.inf, np.array(rhs)),
-        integrality=np.ones(n),
-        bounds=Bounds(lower, np.ones(n)),
-        options={"disp": False, "presolve": True},
+        constraints=LinearConstraint(a, -np.inf, rhs),
+        integrality=np.ones(len(weights)),
+        bounds=Bounds(lower, upper),
+        options={"disp": False, "presolve": True, "time_limit": max(seconds, 0.1)},
     )
-    if result.x is None:
+    if result.status == 2:  # infeasible: no programme's solution, whatever the time
         raise NoSafePattern(f"the suppression programme has no solution ({result.message})")
-    return np.round(result.x).astype(bool)
+    if result.x is None:
+        return None, False
+    return np.round(result.x).astype(bool), result.status == 0
 
 
 __all__ = ["NoSafePattern", "Pattern", "suppression_pattern"]

@@ -27,18 +27,21 @@ from kitbag_analysis.analysis.tables import follow_up_by_arm
 from kitbag_analysis.sdc import release_tables as pb
 from kitbag_analysis.sdc import whatworks_tables as pw
 from kitbag_analysis.sdc.cells import CellKey, Release
-from kitbag_analysis.sdc.rules import Publisher
+from kitbag_analysis.sdc.policy import policy_json
+from kitbag_analysis.sdc.rules import Protection, Publisher
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import unit_name
 
 
-def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[CellKey]) -> Release:
-    """Every table both pages of a unit show, disclosure-controlled."""
-    pub = Publisher(analysis.unit, study.settings.sdc_threshold, pattern)
+def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[CellKey] | Protection) -> Release:
+    """Every table both pages of a unit show, disclosure-controlled: by the study's pattern
+    (`Pattern.protection`), or by a set of suppressed cells and the study's policy."""
+    pub = Publisher(analysis.unit, study.settings.sdc_threshold, pattern, study.settings.disclosure)
     flow = pb.flow_table(analysis.tables[FLOW], pub)
     included = {c.key: c for c in flow.cells() if c.key.row == INCLUDED}
     complete = completeness(analysis.view)
     release = Release(analysis.unit, unit_name(study, analysis.unit), study.settings.sdc_threshold)
+    release.disclosure = policy_json(study.settings.disclosure, study.settings.sdc_threshold)
     release.tables = {
         EXCLUDED_TABLE: pb.excluded_table(analysis.results.excluded, pub),
         FLOW: flow,

@@ -48,10 +48,7 @@ from kitbag_analysis.sdc.cells import (
     effect_cells,
     interval,
 )
-from kitbag_analysis.sdc.rules import (
-    Publisher,
-    share_reveals_small,
-)
+from kitbag_analysis.sdc.rules import Publisher
 
 
 # --- the tables -------------------------------------------------------------------------------
@@ -97,7 +94,8 @@ def baseline_table(base: pd.DataFrame, pub: Publisher, included: dict[CellKey, C
             if rec["statistic"] == "n (%)":
                 denominator = included.get(_included(pub, pop, arm))
                 on = [n_cell] + ([denominator] if denominator else [])
-                pct = pub.derived(pub.key(BASELINE, pop, row_name, f"{arm} %"), "percent", rec[f"pct_{arm}"], on)
+                pct_key = pub.key(BASELINE, pop, row_name, f"{arm} %")
+                pct = pub.derived(pct_key, "percent", rec[f"pct_{arm}"], on, of_counts=True)
                 cells += [n_cell, pct]
                 basis += on
             else:
@@ -106,7 +104,8 @@ def baseline_table(base: pd.DataFrame, pub: Publisher, included: dict[CellKey, C
                 sd = pub.derived(sd_key, "sd", rec[f"sd_{arm}"], [n_cell])
                 cells += [n_cell, _mean_sd(mean, sd)]
                 basis.append(n_cell)
-        smd = pub.derived(pub.key(BASELINE, pop, row_name, "SMD"), "smd", rec["smd"], basis)
+        proportions = rec["statistic"] == "n (%)"  # an SMD of two shares is a function of their counts
+        smd = pub.derived(pub.key(BASELINE, pop, row_name, "SMD"), "smd", rec["smd"], basis, of_counts=proportions)
         rows.append((*cells, smd))
     return Table(
         BASELINE,
@@ -205,7 +204,7 @@ def _follow_up(pub: Publisher, r: OutcomeResult, arm: str, n: Cell, d: dict | No
     if r.kind == "count":
         return Shown((pub.derived(key("per 365 days"), "rate", d["rate"], [n]),), "{0} per year")
     # a share of people reveals the number with (and without) the event: both must be publishable
-    small = share_reveals_small(d["events"], d["n"], pub.threshold)
+    small = pub.reveals_small(d["events"], d["n"])
     return Shown((pub.derived(key("%"), "percent", d["pct"], [n], small=small),), "{0}%")
 
 
@@ -276,9 +275,8 @@ def uptake_table(uptake: pd.DataFrame, pub: Publisher) -> Table:
             cells: list[TableCell] = [population_label(pop), level_label("kitbag_use", level)]
             for arm in ARMS:
                 n_cell = pub.people(pub.key(UPTAKE, pop, level, arm), rec[f"n_{arm}"])
-                pct = pub.derived(
-                    pub.key(UPTAKE, pop, level, f"{arm} %"), "percent", rec[f"pct_{arm}"], [n_cell, totals[arm]]
-                )
+                pct_key = pub.key(UPTAKE, pop, level, f"{arm} %")
+                pct = pub.derived(pct_key, "percent", rec[f"pct_{arm}"], [n_cell, totals[arm]], of_counts=True)
                 cells += [n_cell, pct]
             rows.append(tuple(cells))
         rows.append(
@@ -312,7 +310,8 @@ def completeness_table(frame: pd.DataFrame, pub: Publisher) -> Table:
         pop, arm = rec["population"], rec["arm"]
         total = pub.people(pub.key(COMPLETENESS, pop, row_name, f"{arm} participants"), rec["participants"])
         has = pub.people(pub.key(COMPLETENESS, pop, row_name, f"{arm} with score"), rec["with score"])
-        pct = pub.derived(pub.key(COMPLETENESS, pop, row_name, f"{arm} %"), "percent", rec["percent"], [total, has])
+        pct_key = pub.key(COMPLETENESS, pop, row_name, f"{arm} %")
+        pct = pub.derived(pct_key, "percent", rec["percent"], [total, has], of_counts=True)
         labels = (population_label(pop), score_label(rec["score"]), wave_label(rec["wave"]), rec["la_name"])
         rows.append((*labels, _arm_label(arm), total, has, pct))
     return Table(
@@ -333,9 +332,8 @@ def attrition_table(frame: pd.DataFrame, pub: Publisher) -> Table:
             wave: pub.people(pub.key(ATTRITION, pop, row_name, f"{arm} {wave}"), rec[wave])
             for wave in ("baseline", "followup")
         }
-        kept = pub.derived(
-            pub.key(ATTRITION, pop, row_name, f"{arm} retained %"), "percent", rec["retained %"], list(cells.values())
-        )
+        kept_key = pub.key(ATTRITION, pop, row_name, f"{arm} retained %")
+        kept = pub.derived(kept_key, "percent", rec["retained %"], list(cells.values()), of_counts=True)
         rows.append((population_label(pop), score_label(rec["score"]), _arm_label(arm), *cells.values(), kept))
     return Table(
         ATTRITION,

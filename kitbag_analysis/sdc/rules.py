@@ -19,12 +19,15 @@ both), so the page and the code cannot drift.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
+from data_contracts.settings import Disclosure
 from kitbag_analysis.analysis.models import MIN_PARTICIPANTS_PER_ARM
 from kitbag_analysis.analysis.names import ARMS, EFFECTIVENESS
 from kitbag_analysis.analysis.results import OutcomeResult
+from kitbag_analysis.sdc import policy as rule
 from kitbag_analysis.sdc.cells import Cell, CellKey
 
 MIN_RESIDUAL_DF = 10
@@ -54,25 +57,53 @@ def subgroup_least(threshold: int) -> int:
     return max(MIN_PARTICIPANTS_PER_ARM, threshold)
 
 
-def share_reveals_small(events: float, n: float, threshold: int) -> bool:
-    """A share of people reveals both the number with and the number without the event."""
-    return min(events, n - events) < threshold
+@dataclass(frozen=True)
+class Protection:
+    """What the study's pattern decided (`sdc.pattern.Pattern.protection`): the counts it
+    suppresses, the counts below the threshold it shows (published exactly, zeros, counts the
+    published cells determine), the exact counts that changed by too few people since an earlier
+    release (shown, but nothing built on them is), and the policy."""
+
+    suppressed: frozenset[CellKey] = frozenset()
+    known: frozenset[CellKey] | None = None  # None: no pattern, the policy's rule alone decides
+    moved: frozenset[CellKey] = frozenset()
+    policy: Disclosure = Disclosure()
 
 
 class Publisher:
-    """Decides cells for one unit: primary suppression below the threshold, plus every cell of
-    the study's suppression ``pattern`` (secondary, coordinated)."""
+    """Decides cells for one unit: the study's suppression pattern where there is one (primary,
+    secondary, coordinated: `Protection`), else the policy's rule for a count below the threshold."""
 
-    def __init__(self, unit: str, threshold: int, pattern: Iterable[CellKey] = ()) -> None:
+    def __init__(
+        self, unit: str, threshold: int, pattern: Iterable[CellKey] | Protection = (), policy: Disclosure | None = None
+    ) -> None:
         self.unit = unit
         self.threshold = threshold
-        self.pattern = frozenset(pattern)
+        protection = pattern if isinstance(pattern, Protection) else Protection(frozenset(pattern))
+        if policy is not None:
+            protection = Protection(protection.suppressed, protection.known, protection.moved, policy)
+        self.protection = protection
+        self.pattern = protection.suppressed
+        self.policy = protection.policy
 
     def key(self, table: str, population: str, row: str, column: str) -> CellKey:
         return CellKey(self.unit, table, population, row, column)
 
     def hidden(self, key: CellKey, n: float | None) -> bool:
-        return key in self.pattern or (n is not None and not pd.isna(n) and n < self.threshold)
+        if key in self.pattern:
+            return True
+        if n is None or pd.isna(n) or (self.protection.known is not None and key in self.protection.known):
+            return False
+        return rule.primary(self.policy, key, n, self.threshold)
+
+    def moved(self, cell: Cell) -> bool:
+        """A count shown exactly whose change since an earlier release is 1 to threshold − 1
+        people: a mean, SD, rate or model resting on it would give away those people's values."""
+        return cell.key in self.protection.moved
+
+    def reveals_small(self, events: float, n: float) -> bool:
+        """A share of people reveals both the number with and the number without the event."""
+        return rule.share_reveals_small(self.policy, events, n, self.threshold)
 
     def people(self, key: CellKey, n: float | None) -> Cell:
         """A count of people."""
@@ -86,9 +117,10 @@ class Publisher:
         return model_publishable(result) and not self.counts_hidden(result, table)
 
     def counts_hidden(self, result: OutcomeResult, table: str = EFFECTIVENESS) -> bool:
-        return any(
-            self.hidden(self.key(table, result.population, result.outcome, arm), result.n.get(arm)) for arm in ARMS
-        )
+        """Whether a count the model rests on is suppressed, or shown exactly but changed by too
+        few people since an earlier release."""
+        keys = {arm: self.key(table, result.population, result.outcome, arm) for arm in ARMS}
+        return any(self.hidden(keys[arm], result.n.get(arm)) or keys[arm] in self.protection.moved for arm in ARMS)
 
     def not_shown_reason(self, result: OutcomeResult) -> str:
         """Why an outcome's model is not on the page ('' when it is)."""
@@ -108,13 +140,28 @@ class Publisher:
     def teams(key: CellKey, n: float) -> Cell:
         return Cell(key, "teams", float(n))
 
-    @staticmethod
-    def derived(key: CellKey, measure: str, value: float | None, on: Iterable[Cell], small: bool = False) -> Cell:
+    def derived(
+        self,
+        key: CellKey,
+        measure: str,
+        value: float | None,
+        on: Iterable[Cell],
+        small: bool = False,
+        of_counts: bool = False,
+    ) -> Cell:
         """A number built on counts: shown only where every count it is built on is shown (and,
-        with ``small``, where a count it would reveal is not below the threshold)."""
+        with ``small``, where a count it would reveal is not below the threshold). A mean, SD, rate,
+        share of events or model statistic of people's values is not shown where a count it rests
+        on moved by too few people since an earlier release; a number ``of_counts`` (a function of
+        the counts ``on`` alone, such as a percentage of two shown counts) is."""
         if value is None or pd.isna(value):
             return Cell(key, measure, None)
-        return Cell(key, measure, float(value), small or any(c.suppressed for c in on))
+        on = list(on)
+        # a statistic of people's values over fewer than the threshold (a count published exactly
+        # may be that small) is suppressed, as is one whose count moved since an earlier release
+        few = not of_counts and any(c.measure == "n" and c.value and 0 < c.value < self.threshold for c in on)
+        moved = not of_counts and any(self.moved(c) for c in on)
+        return Cell(key, measure, float(value), small or few or moved or any(c.suppressed for c in on))
 
 
 __all__ = [
@@ -125,6 +172,6 @@ __all__ = [
     "df_shown",
     "model_publishable",
     "not_shown_reason",
-    "share_reveals_small",
+    "Protection",
     "subgroup_least",
 ]

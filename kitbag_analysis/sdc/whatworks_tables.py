@@ -84,6 +84,7 @@ def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published:
                 "percent",
                 100 * getattr(w.attrition, arm),
                 [c for c in enrolled + analysed if c.key.column == arm],
+                of_counts=True,
             )
             for arm in ARMS
         }
@@ -97,7 +98,7 @@ def whatworks_table(results: Iterable[OutcomeResult], pub: Publisher, published:
                 pub.derived(key("mdes analysis"), "mdes", w.mdes.analysis, analysed),
                 rate["kitbag"],
                 rate["control"],
-                pub.derived(key("attrition difference"), "percent", difference, enrolled + analysed),
+                pub.derived(key("attrition difference"), "percent", difference, enrolled + analysed, of_counts=True),
                 Cell(key("teams with no one analysed"), "percent", 100 * w.attrition.teams),  # teams, not people
             )
         )
@@ -143,7 +144,7 @@ def compliance_table(results: Iterable[OutcomeResult], counts: pd.DataFrame, pub
             total = at.loc[arm, "used"] + at.loc[arm, "not_used"]
             share = 100 * at.loc[arm, "used"] / total if total else None
             pct_key = pub.key(COMPLIANCE, r.population, name, f"{arm} % used")
-            pct = pub.derived(pct_key, "percent", share, [used, unused])
+            pct = pub.derived(pct_key, "percent", share, [used, unused], of_counts=True)
             row += [used, unused, pct]
             basis += [used, unused]
         row.append(_cace_text(r, theta, basis, pub))
@@ -196,7 +197,7 @@ def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, publish
         def key(column: str, r: OutcomeResult = r) -> CellKey:
             return pub.key(MISSING_DATA, r.population, r.outcome, column)
 
-        share = pub.derived(key("missing %"), "percent", 100 * md.missing_share, basis)
+        share = pub.derived(key("missing %"), "percent", 100 * md.missing_share, basis, of_counts=True)
         complete_case = interval(key("complete case"), "estimate", r.estimate, r.ci_low, r.ci_high)
         if not md.analysed:
             limit = f"{MISSING_SHARE_LIMIT:.0%}"

@@ -32,6 +32,13 @@ bexley = "London Borough of Bexley"
 # [retention]
 # transcripts_delivered = 2021-11-30   # the vendor deletes recordings 7 days after delivery
 # prize_draw_closes = 2021-12-31       # the prize draw's email list goes once the winners are drawn
+
+# Optional: the disclosure policy of the reports (analysis-plan.md §6.2); the defaults are shown.
+# [disclosure]
+# zeros = "safe"          # a zero counts no one; "disclosive" suppresses every zero (ACRO's default)
+# flow = "exact"          # the participant flow published exactly; "protected" suppresses small stages
+# merge = { gender = [["other", "not_recorded"]] }   # categories shown as one in every unit
+# time_limit_seconds = 60 # the suppression programme's limit, then a heuristic pattern the audit proves
 """
 
 
