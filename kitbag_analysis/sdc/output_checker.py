@@ -23,6 +23,7 @@ from kitbag_analysis import atomic
 from kitbag_analysis.analysis.labels import level_label
 from kitbag_analysis.analysis.names import BASELINE, EFFECTIVENESS
 from kitbag_analysis.analysis.tables import categorical_characteristics
+from kitbag_analysis.errors import ReleaseRefused
 from kitbag_analysis.sdc.cells import SUPPRESSED, CellKey, Release, Table
 from kitbag_analysis.sdc.loss import losses
 from kitbag_analysis.sdc.policy import describe, exact, policy_json
@@ -141,18 +142,48 @@ def _acro_checks(report: Report, session) -> dict[str, str]:  # noqa: ANN001 - a
                 continue
             frame, held = built
             before = set(session.results.results)
-            session.crosstab(frame["row"], frame["column"])
+            table = session.crosstab(frame["row"], frame["column"])
             uid = next(u for u in session.results.results if u not in before)
             output = f"acro_{name}"
+            zeros = _flagged_zeros(session.results.results[uid].outcome, table, output)
             session.rename_output(uid, output)
             checks[output] = (
                 f"ACRO's frequency threshold ({report.threshold}) on every count of people shown in "
                 f"{report.release.tables[name].title}"
                 + (f"; {held} row(s) holding {SUPPRESSED} not given to ACRO" if held else "")
+                + (
+                    f"; ACRO's threshold check flags {zeros} zero(s), shown because a zero counts no one "
+                    '(the disclosure policy\'s zeros = "safe"); it flags no other count'
+                    if zeros
+                    else ""
+                )
             )
     finally:
         session.mitigation = mitigation
     return checks
+
+
+def _exact_comment(table: Table, policy: Disclosure) -> str:
+    """What the output checker is told of a table's counts published exactly (none: '')."""
+    n = sum(c.measure == "n" and exact(policy, c.key) for c in table.cells())
+    if not n:
+        return ""
+    return (
+        f"; {n} trial-process count(s) published exactly under the study's disclosure policy "
+        '(analysis-plan.md §6.2, flow = "exact"): they name no characteristic of anyone, so ACRO\'s '
+        "frequency rule is not applied to them"
+    )
+
+
+def _flagged_zeros(outcome: pd.DataFrame, table: pd.DataFrame, output: str) -> int:
+    """How many cells ACRO's threshold check flags in a crosstab of shown counts: only zeros may be
+    (ACRO 1.0's threshold check counts a zero below the threshold whatever `zeros_are_disclosive`
+    says); a flagged count of 1 to threshold − 1 would be a shown small count, never published."""
+    flagged = outcome.map(lambda v: isinstance(v, str) and "threshold" in v.lower())
+    counts = table.reindex(index=flagged.index, columns=flagged.columns).fillna(0)
+    if (counts[flagged] > 0).any().any():
+        raise ReleaseRefused(f"ACRO flags a shown count of people below the threshold in {output}")
+    return int(flagged.to_numpy().sum())
 
 
 def _audit(report: Report) -> dict:
@@ -271,14 +302,7 @@ def write_record(report: Report, sdc_dir: str | Path) -> dict:
                 table.frame().to_csv(path, index=False)
                 hidden = sum(c.suppressed for c in table.cells())
                 comment = f"{table.title}, as published in {page}: {hidden} cell(s) shown as {SUPPRESSED}"
-                policy = report.study.settings.disclosure
-                exact_counts = sum(c.measure == "n" and exact(policy, c.key) for c in table.cells())
-                if exact_counts:
-                    comment += (
-                        f"; {exact_counts} trial-process count(s) published exactly under the study's disclosure "
-                        'policy (analysis-plan.md §6.2, flow = "exact"): they name no characteristic of anyone, '
-                        "so ACRO's frequency rule is not applied to them"
-                    )
+                comment += _exact_comment(table, report.study.settings.disclosure)
                 if name == EFFECTIVENESS:
                     withheld = ", ".join(report.release.withheld) or "none"
                     comment += (

@@ -178,19 +178,8 @@ def suppression_pattern(
     primary = below | ledger
     hidden = primary  # complements among them: never shown
     weights = np.array([0.0 if k in linked.complements else _weight(k, linked.values[k]) for k in keys])
-    rows: list[dict[int, float]] = []
-    members_of = [sorted({index[k] for k in identity.cells}) for identity in linked.identities]
     fixed = {index[k] for k in exact}
-    for members in members_of:
-        for i in members:  # a suppressed cell of an identity needs a second one there (never an exact one)
-            if i not in fixed:
-                rows.append({i: 1.0, **{j: -1.0 for j in _partners(i, members, keys) if j not in fixed}})
-    neighbours: dict[int, set[int]] = {}  # who may protect whom: first within contained tables
-    everyone: dict[int, set[int]] = {}  # then any cell sharing an identity
-    for members in members_of:
-        for i in members:
-            neighbours.setdefault(i, set()).update(j for j in _partners(i, members, keys) if j not in fixed)
-            everyone.setdefault(i, set()).update(j for j in members if j != i and j not in fixed)
+    rows, neighbours, everyone = _programme(linked, keys, index, fixed)
     cuts: list[dict[int, float]] = []
     memo: dict = {}  # the audit's solved components, shared by the rounds and `_release_spill`
     lower = np.array([1.0 if k in hidden else 0.0 for k in keys])
@@ -241,6 +230,26 @@ def suppression_pattern(
             need = required.width(cell.key, threshold) - cell.width
             cuts.append(_cut(index[cell.key], need, chosen, values, (neighbours, everyone), cell.key))
     raise NoSafePattern(f"no safe pattern within {max_rounds} rounds (e.g. {narrow[0].key.label})")
+
+
+def _programme(
+    linked: LinkedSet, keys: list[CellKey], index: dict[CellKey, int], fixed: set[int]
+) -> tuple[list[dict[int, float]], dict[int, set[int]], dict[int, set[int]]]:
+    """The programme's rows — in every identity a suppressed cell needs a second one there, never
+    one published exactly (``fixed``) — and who may protect whom: first within contained tables
+    (``neighbours``), then any cell sharing an identity (``everyone``)."""
+    rows: list[dict[int, float]] = []
+    neighbours: dict[int, set[int]] = {}
+    everyone: dict[int, set[int]] = {}
+    for identity in linked.identities:
+        members = sorted({index[k] for k in identity.cells})
+        for i in members:
+            partners = [j for j in _partners(i, members, keys) if j not in fixed]
+            if i not in fixed:
+                rows.append({i: 1.0, **dict.fromkeys(partners, -1.0)})
+            neighbours.setdefault(i, set()).update(partners)
+            everyone.setdefault(i, set()).update(j for j in members if j != i and j not in fixed)
+    return rows, neighbours, everyone
 
 
 OPTIMAL, INCUMBENT, GREEDY = "optimal", "best found within the time limit", "greedy fallback"
