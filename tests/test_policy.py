@@ -205,3 +205,25 @@ def test_summary_json_and_release_json_carry_the_policy_and_what_is_lost(small_b
     assert release["disclosure"] == summary["disclosure"]
     page = (small_bundle / "all" / "sdc" / "summary.html").read_text()
     assert "What is lost" in page and "Disclosure policy" in page
+
+
+def test_the_pattern_shows_its_progress_on_a_terminal_only(small_study_master: Path, monkeypatch) -> None:
+    """A line per round, rewritten in place, ended when the pattern is found; nothing in a pipe."""
+    import io
+
+    from rich.console import Console
+
+    from kitbag_analysis.cli import commands
+
+    for terminal in (True, False):
+        sink = io.StringIO()
+        monkeypatch.setattr(commands, "err", Console(file=sink, force_terminal=terminal))
+        commands._show_progress()
+        suppression_pattern(linked_set(load_study(small_study_master)), 10)
+        text = sink.getvalue()
+        if terminal:
+            assert "\rkitbag: disclosure pattern: round 1, " in text
+            assert text.rstrip("\n").rsplit("\r", 1)[1].startswith("kitbag: disclosure pattern found: optimal")
+            assert text.endswith("\n")
+        else:
+            assert text == ""

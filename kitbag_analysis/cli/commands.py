@@ -752,10 +752,25 @@ RUNS = ("batch", "report", "demo", "monitor")  # the commands that publish a bun
 
 
 class _ProgressLine(logging.Handler):
-    """The disclosure pattern's progress (`sdc.pattern` logs a line per round) on standard error."""
+    """The disclosure pattern's progress (`sdc.pattern` logs a line per round) on standard error, as
+    one line rewritten in place on a terminal (nothing in a log or a pipe, where every other line of
+    a command is one paragraph)."""
+
+    pending = False  # a line is on the terminal, not yet ended
 
     def emit(self, record: logging.LogRecord) -> None:
-        err.print(f"kitbag: {record.getMessage()}", markup=False)
+        if err.is_terminal:
+            final = getattr(record, "final", False)
+            err.file.write(f"\rkitbag: {record.getMessage()}\x1b[K" + ("\n" if final else ""))
+            err.file.flush()
+            _ProgressLine.pending = not final
+
+    @staticmethod
+    def clear() -> None:
+        """End a pending progress line, so what follows starts on a line of its own."""
+        if _ProgressLine.pending:
+            err.file.write("\r\x1b[K")
+            _ProgressLine.pending = False
 
 
 def _show_progress() -> None:
@@ -777,11 +792,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.debug = getattr(args, "debug", False)  # given before or after the command, or not at all
         return args.fn(args)
     except KitbagError as exc:
+        _ProgressLine.clear()
         if args.debug:
             raise
         err.print(f"kitbag {args.command}: {exc}", markup=False)
         return exc.exit_code
     except (KeyboardInterrupt, signals.Terminated) as exc:
+        _ProgressLine.clear()
         run = args.command in RUNS
         err.print(f"kitbag: interrupted;{' no report was published.' if run else ' stopped.'}", markup=False)
         code = signals.EXIT_CODES[signal.SIGTERM if isinstance(exc, signals.Terminated) else signal.SIGINT]

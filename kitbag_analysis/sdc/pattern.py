@@ -206,6 +206,12 @@ def suppression_pattern(
             limit,
         )
         if not narrow:
+            log.info(
+                "disclosure pattern found: %s, audit passed, %.1f s",
+                _summary(methods),
+                time.perf_counter() - started,
+                extra={"final": True},
+            )
             suppressed, intervals, released = _release_spill(
                 linked, suppressed, hidden, intervals, threshold, memo, required
             )
