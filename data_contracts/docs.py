@@ -9,7 +9,7 @@ import pandera.pandas as pa
 from data_contracts.guards import FULL_DATE_COLUMN, GUARDS
 from data_contracts.participants import LINKS
 from data_contracts.schemas import CONTRACTS, rule_column, rule_in_words
-from data_contracts.settings import LOWER_IS_BETTER, PROGRESSION_DEFAULTS, SETTINGS_FILE
+from data_contracts.settings import LOWER_IS_BETTER, PROGRESSION_DEFAULTS, SETTINGS_FILE, TRIAL_KEYS
 
 _TYPES = {"Int64": "whole number", "float64": "number", "datetime64[ns]": "date (YYYY-MM-DD)"}
 
@@ -95,6 +95,12 @@ def render() -> str:
         )
         + ". `amber` is never better than `green`. `[progression.recruitment_target]`: children to enrol "
         "per local-authority slug (recruitment is rated only where given).",
+        "",
+        "Optional `[trial]` (the authors' words for the trial's CONSORT checklist, `all/consort.html`; "
+        "each a quoted string, published with the report, so it must hold no email address, postcode, "
+        "NHS-number or UPN shape): "
+        + "; ".join(f"`{key}` ({what})" for key, what in TRIAL_KEYS.items())
+        + ". An item whose key is left out is listed as to write.",
         "",
     ]
     for name, model in CONTRACTS.items():

@@ -32,6 +32,15 @@ bexley = "London Borough of Bexley"
 # [retention]
 # transcripts_delivered = 2021-11-30   # the vendor deletes recordings 7 days after delivery
 # prize_draw_closes = 2021-12-31       # the prize draw's email list goes once the winners are drawn
+
+# Optional: the authors' words for the trial's CONSORT checklist (all/consort.html), each a quoted
+# string; published with the report, so no email address, postcode or NHS number. Keys left out are
+# listed there as "to write". The others: data_sharing, funding, conflicts, eligibility_participants,
+# eligibility_clusters, consent, sequence_generation, allocation_concealment, blinding, harms,
+# public_involvement.
+# [trial]
+# registration = "ISRCTN00000000, registered 2021-03-01"
+# protocol = "Protocol v2.0 and SAP v1.0 at https://example.org/kitbags"
 """
 
 
