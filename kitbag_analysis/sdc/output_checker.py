@@ -47,6 +47,7 @@ PAGE_TABLES = {
     "report.html": (
         "excluded",
         "participant_flow",
+        "team_flow",
         "baseline",
         "effectiveness",
         "uptake",
