@@ -215,6 +215,9 @@ def test_manifest_verify_and_the_output_checker_name_them(small_bundle: Path, tm
     assert manifest["reporting"]["files"] == files and set(files) <= hashed
     assert manifest["reporting"]["title"].endswith(": a cluster randomised trial")
     assert "a cluster randomised trial" in (small_bundle / "all" / "report.html").read_text().split("</title>")[0]
+    index = (small_bundle / "index.html").read_text()
+    assert 'href="all/consort.html"' in index and 'href="all/abstract.html"' in index
+    assert 'href="bexley/consort.html"' not in index
     summary = (small_bundle / "all" / "sdc" / "summary.html").read_text()
     assert all(name in summary for name in ("consort.html", "consort.json", "abstract.html"))
     assert (

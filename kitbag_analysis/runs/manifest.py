@@ -34,6 +34,7 @@ def write_index(folder: Path, study: Study, outcomes: list[UnitOutcome], stamp: 
                 "error": o.error,
                 "error_file": f"{o.unit}/{ERROR_FILE}",
                 "headline": o.headline or [],
+                "reporting": o.status == "ok" and all((folder / o.unit / name).is_file() for name in REPORTING),
             }
         )
     page = html.render(

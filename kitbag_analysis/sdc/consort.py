@@ -769,14 +769,29 @@ def _delivery(b: Basis) -> Fill:
         if len(n) < 4 or n[1].measure != "percent":
             continue
         cells += n
-        pieces.append(
-            f"{row[0]}, {row[1]}: Kitbags {n[0].text} ({n[1].text}%), control {n[2].text} ({n[3].text}%)"
-        )
+        pieces.append(f"{row[0]}, {row[1]}: Kitbags {n[0].text} ({n[1].text}%), control {n[2].text} ({n[3].text}%)")
+    teams = []  # compliance at the cluster level: analysed participants whose team used Kitbags (main rule)
+    for row in _main_rule_rows(b.release):
+        used = [c for c in (row[5], row[8]) if isinstance(c, Cell)]
+        if len(used) == 2:
+            cells += used
+            teams.append(f"{row[0]}: Kitbags {used[0].text}%, control {used[1].text}%")
+    compliance_text = (
+        f" Analysed participants whose team used Kitbags ({_MAIN_RULE}): " + "; ".join(teams) + "." if teams else ""
+    )
     return (
-        "Use of Kitbags at follow-up, as answered, by arm: " + "; ".join(pieces) + ".",
+        "Use of Kitbags at follow-up, as answered, by arm: " + "; ".join(pieces) + "." + compliance_text,
         f"table-{UPTAKE}",
         tuple(cells),
     )
+
+
+_MAIN_RULE = f"at least {compliance.MAIN_THETA:.0%} of practitioners (main rule)"  # the compliance table's words
+
+
+def _main_rule_rows(release: Release) -> list[tuple]:
+    table = release.tables.get(COMPLIANCE)
+    return [row for row in table.rows if len(row) > 9 and row[2] == _MAIN_RULE] if table else []
 
 
 def _baseline(b: Basis) -> Fill:
@@ -830,10 +845,8 @@ def _estimation(b: Basis) -> Fill:
 
 def _ancillary(b: Basis) -> Fill:
     pieces, cells = [], []
-    table = b.release.tables.get(COMPLIANCE)
-    main = f"at least {compliance.MAIN_THETA:.0%} of practitioners (main rule)"
-    for row in table.rows if table else ():
-        if len(row) > 9 and row[2] == main and isinstance(row[9], Shown) and row[9].text:
+    for row in _main_rule_rows(b.release):
+        if isinstance(row[9], Shown):
             cells += row[9].parts
             pieces.append(f"CACE for {row[0]}: {row[9].text}")
     effectiveness = b.release.tables.get(EFFECTIVENESS)
