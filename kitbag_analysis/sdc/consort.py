@@ -20,6 +20,7 @@ from data_contracts.settings import PROGRESSION_DEFAULTS, StudySettings
 from kitbag_analysis.analysis.labels import outcome_label, population_label, stage_label
 from kitbag_analysis.analysis.models import ICC_FLOOR, MIN_PARTICIPANTS_PER_ARM, MIN_TEAMS_PER_ARM
 from kitbag_analysis.analysis.names import (
+    ANALYSED_PREFIX,
     ARMS,
     BASELINE,
     COMPLIANCE,
@@ -698,7 +699,7 @@ def _flow(b: Basis) -> Fill:
                 continue
             cells += row
             name = stage_label(stage)
-            outcome = stage.removeprefix("analysed: ")
+            outcome = stage.removeprefix(ANALYSED_PREFIX)
             teams = _arms(b.release, TEAM_FLOW, pop, outcome) if outcome in analysed else []
             cells += teams
             said.append(f"{name} {_pair(row)}" + (f" (teams {_pair(teams)})" if teams else ""))
