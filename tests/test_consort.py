@@ -269,3 +269,21 @@ def test_the_methods_print_the_randomisation_months_item_23a_cites(small_bundle:
     months = re.search(r"Teams randomised in (.*?)\. Follow-up", item["content"]).group(1)
     report = " ".join(lxml_html.fromstring((small_bundle / unit / "report.html").read_text()).text_content().split())
     assert months in report
+
+
+def test_16b_names_the_ledgers_monitoring_releases_and_the_progression_criteria(small_study_master: Path) -> None:
+    from kitbag_analysis.sdc.cells import Release
+
+    settings = read_settings(small_study_master)
+    item = next(i for i in consort.ITEMS if i.number == "16b")
+    earlier = (
+        consort.Earlier("monitoring", "20211101T090000Z-aaaa", "2021-11-02T10:00:00+00:00"),
+        consort.Earlier("report", "20220501T090000Z-bbbb", "2022-05-02T10:00:00+00:00"),
+    )
+    filled = consort.fill(item, consort.Basis(Release("all", "Pooled", 10), settings, earlier))
+    assert filled.status == "reported" and filled.link == "report.html#methods"
+    assert "1 interim monitoring release(s)" in filled.text
+    assert "20211101T090000Z-aaaa released 2021-11-02" in filled.text and "bbbb" not in filled.text
+    assert "uptake practitioners green ≥ 60%, amber ≥ 40%" in filled.text and "contamination green ≤ 10%" in filled.text
+    none = consort.fill(item, consort.Basis(Release("all", "Pooled", 10), settings))
+    assert "No interim monitoring release" in none.text
