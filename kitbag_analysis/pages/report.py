@@ -382,10 +382,10 @@ def header_html(report: Report, title: str = EFFECTIVENESS_TITLE) -> str:
     """A page's title: the effectiveness report's names the design (CONSORT cluster extension 1a)."""
     name = report.study.settings.name
     if title == EFFECTIVENESS_TITLE:
-        heading, subheading = consort.report_title(name), f"Effectiveness report — {report.unit_name}"
+        heading = consort.report_title(name)
     else:
-        heading, subheading = f"{name}: {title}", report.unit_name
-    return html.render("header", heading=heading, subheading=subheading) + impact_html(report.study)
+        heading = f"{name}: {title}"
+    return html.render("header", heading=heading, subheading=report.unit_name) + impact_html(report.study)
 
 
 def stamp_html(report: Report) -> str:
