@@ -381,10 +381,7 @@ def impact_html(study: Study) -> str:
 def header_html(report: Report, title: str = EFFECTIVENESS_TITLE) -> str:
     """A page's title: the effectiveness report's names the design (CONSORT cluster extension 1a)."""
     name = report.study.settings.name
-    if title == EFFECTIVENESS_TITLE:
-        heading = consort.report_title(name)
-    else:
-        heading = f"{name}: {title}"
+    heading = consort.report_title(name) if title == EFFECTIVENESS_TITLE else f"{name}: {title}"
     return html.render("header", heading=heading, subheading=report.unit_name) + impact_html(report.study)
 
 
