@@ -16,6 +16,7 @@ from data_contracts.settings import (
     PROGRESSION_DEFAULTS,
     SETTINGS_FILE,
     TIME_LIMIT_SECONDS,
+    TRIAL_KEYS,
     Disclosure,
 )
 
@@ -114,6 +115,12 @@ def render() -> str:
         '`merge = { gender = [["other", "not_recorded"]] }`; `time_limit_seconds` (default '
         f"{Disclosure.time_limit_seconds}, {TIME_LIMIT_SECONDS[0]} to {TIME_LIMIT_SECONDS[1]}): the suppression "
         "programme's time limit, after which a heuristic pattern proven by the same audit is used.",
+        "",
+        "Optional `[trial]` (the authors' words for the trial's CONSORT checklist, `all/consort.html`; "
+        "each a quoted string, published with the report, so it must hold no email address, postcode, "
+        "NHS-number or UPN shape): "
+        + "; ".join(f"`{key}` ({what})" for key, what in TRIAL_KEYS.items())
+        + ". An item whose key is left out is listed as to write.",
         "",
     ]
     for name, model in CONTRACTS.items():

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_contracts.errors import Finding, UnusableInput
+from data_contracts.guards import contains_identifier
 from data_contracts.schemas import CARER_TYPES, CHILD_LEGAL_STATUS, DISABILITY, GENDERS, LA_SLUG, ROLES, YES_NO
 
 SETTINGS_FILE = "study.toml"
@@ -148,6 +149,38 @@ class Disclosure:
         }
 
 
+# The optional [trial] table (study-data.md; outputs.md, "The trial's reporting checklist"): the
+# authors' words for the CONSORT 2025 items only they can fill, each key optional, each a string.
+TRIAL_KEYS: dict[str, str] = {
+    "registration": "trial registry, identifying number (with URL) and date of registration",
+    "protocol": "where the trial protocol and statistical analysis plan can be accessed",
+    "data_sharing": "where and how the de-identified data, code and other materials can be accessed",
+    "funding": "sources of funding and other support, and the funders' role",
+    "conflicts": "financial and other conflicts of interest of the authors",
+    "eligibility_participants": "eligibility criteria for participants",
+    "eligibility_clusters": "eligibility criteria for clusters (teams) and for those delivering the intervention",
+    "consent": "from whom consent was sought (cluster, individuals or both), before or after randomisation",
+    "sequence_generation": "who generated the allocation sequence, and how",
+    "allocation_concealment": "how the allocation was concealed until teams were assigned",
+    "blinding": "who was blinded after assignment, and how",
+    "harms": "how harms were defined and assessed",
+    "public_involvement": "patient and public involvement in the design, conduct and reporting",
+}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """study.toml's optional [trial] table: the authors' text per `TRIAL_KEYS` key (absent: '')."""
+
+    text: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str:
+        """The authors' text for ``key`` ('' when left out)."""
+        if key not in TRIAL_KEYS:
+            raise KeyError(key)
+        return self.text.get(key, "")
+
+
 @dataclass(frozen=True)
 class StudySettings:
     """The [study] table and the local authorities of study.toml."""
@@ -162,6 +195,9 @@ class StudySettings:
     progression: Progression = Progression()
     impact: ImpactEvaluation = ImpactEvaluation()
     disclosure: Disclosure = Disclosure()
+
+
+    trial: Trial = Trial()
 
 
 def _bad(path: Path, what: str) -> UnusableInput:
@@ -224,6 +260,9 @@ def read_settings(study_dir: Path) -> StudySettings:
         progression=_progression(path, data.get("progression", {}), las),
         impact=_impact(path, study),
         disclosure=_disclosure(path, data.get("disclosure", {})),
+
+
+        trial=_trial(path, data.get("trial", {})),
         name=field("name", str),
         analysis_phase_start=field("analysis_phase_start", dt.date),
         final_collection=field("final_collection", dt.date),
@@ -245,6 +284,28 @@ def _retention(path: Path, table: object) -> Retention:
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
             raise _bad(path, f"[retention] `{key}` must be a date (YYYY-MM-DD, unquoted): {RETENTION_DATES[key]}.")
     return Retention(**table)
+
+
+def _trial(path: Path, table: object) -> Trial:
+    """The optional [trial] table: only its known keys, each a quoted string that passes the
+    identifier guards (an email, a postcode, an NHS-number or UPN shape is refused naming the
+    key, never the value: this text leaves in every report bundle)."""
+    if not isinstance(table, dict):
+        raise _bad(path, "`trial` must be a table ([trial]) of quoted strings.")
+    for number, (key, value) in enumerate(table.items(), start=1):
+        if key not in TRIAL_KEYS:  # named by position: an unknown key is never echoed
+            known = ", ".join(f"`{k}`" for k in TRIAL_KEYS)
+            raise _bad(path, f"[trial] entry {number} is not one of its keys ({known}).")
+        if not isinstance(value, str):
+            raise _bad(path, f"[trial] `{key}` must be a quoted string: {TRIAL_KEYS[key]}.")
+        if contains_identifier(value):
+            raise _inconsistent(
+                path,
+                f"[trial] `{key}` holds what looks like an identifier (an email address, a UK postcode, an "
+                "NHS-number or UPN shape); it is not shown here. Remove it: this text is published in the "
+                "trial's reporting checklist.",
+            )
+    return Trial({k: v.strip() for k, v in table.items() if v.strip()})
 
 
 def _share(value: object) -> bool:
@@ -386,6 +447,9 @@ def settings_toml(settings: StudySettings) -> str:
             **({"retention": retention} if (retention := _set(settings.retention)) else {}),
             **({"progression": progression} if (progression := _progression_toml(settings.progression)) else {}),
             **({"disclosure": disclosure} if (disclosure := _disclosure_toml(settings.disclosure)) else {}),
+
+
+            **({"trial": dict(settings.trial.text)} if settings.trial.text else {}),
         }
     )
 

@@ -318,6 +318,8 @@ def published_counts(page: Path) -> list[int]:
 
     text = page.read_text()
     counts = [int(n.replace(",", "")) for n in STAMP_COUNT.findall(text)]
+    if "<table" not in text:  # a page of prose (the structured abstract: its numbers are release cells, test_consort)
+        return counts
     for table in pd.read_html(io.StringIO(text)):
         table.columns = [str(c) for c in table.columns]
         if "Stage" in table.columns:

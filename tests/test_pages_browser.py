@@ -166,3 +166,30 @@ def test_no_printed_page_holds_only_a_heading(small_bundle: Path, tmp_path: Path
     assert "Summary of findings" in pages[0]  # the title never stands alone on page 1
     only_headings = [p for p in pages if all(any(line in h for h in headings) for line in p)]
     assert not only_headings, only_headings
+
+
+# --- issue 34: the trial's reporting checklist and structured abstract ---------------------------
+@pytest.mark.parametrize("page", ["consort.html", "abstract.html"])
+@pytest.mark.parametrize("width", [1280, 400])
+def test_the_checklist_and_the_abstract_render(small_bundle: Path, tmp_path: Path, page: str, width: int) -> None:
+    work = tmp_path / "all"
+    shutil.copytree(small_bundle / "all", work)  # the probe never touches the shared bundle
+    target = work / page
+    probe = work / f".probe-{page}"
+    script = "<script>document.title = document.documentElement.scrollWidth + '/' + window.innerWidth</script>"
+    probe.write_text(target.read_text().replace("</body>", script + "</body>"))
+    dom = chromium(tmp_path, f"--window-size={width},1200", "--virtual-time-budget=3000", "--dump-dom", probe.as_uri())
+    scroll, inner = map(int, re.search(r"<title>(\d+)/(\d+)</title>", dom).groups())
+    assert scroll <= inner, f"{page}: {scroll} px of content in a {inner} px window"
+    doc = lxml_html.fromstring(chromium(tmp_path, "--virtual-time-budget=3000", "--dump-dom", target.as_uri()))
+    text = " ".join(doc.text_content().split())
+    assert "a cluster randomised trial" in text
+    if page == "consort.html":
+        rows = doc.xpath("//table[@id='checklist']/tbody/tr")
+        assert [r.get("id") for r in rows][:3] == ["item-1a", "item-1b", "item-2"] and len(rows) == 42
+        assert {r.get("data-status") for r in rows} >= {"reported", "from study.toml", "to write"}
+    else:
+        assert "Numbers randomised" in text and "Conclusions" in text and "Left to the authors" in text
+    shot = tmp_path / f"{page}-{width}.png"
+    chromium(tmp_path, f"--window-size={width},1600", f"--screenshot={shot}", target.as_uri())
+    assert shot.stat().st_size > 10_000

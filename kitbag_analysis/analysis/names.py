@@ -30,6 +30,7 @@ ANSWERED = "answered"  # the uptake table's total row: everyone who answered at 
 
 # the published tables
 FLOW = "participant_flow"
+TEAM_FLOW = "team_flow"  # the flow at the cluster level: teams with anyone analysed, per outcome
 BASELINE = "baseline"
 EFFECTIVENESS = "effectiveness"
 UPTAKE = "uptake"

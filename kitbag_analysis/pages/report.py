@@ -25,6 +25,7 @@ from kitbag_analysis.analysis.names import EXCLUDED_TABLE, FLOW, SUMMARY
 from kitbag_analysis.analysis.outcomes import OUTCOMES
 from kitbag_analysis.errors import ReleaseRefused
 from kitbag_analysis.pages import html
+from kitbag_analysis.sdc import consort
 from kitbag_analysis.sdc import release_tables as pb
 from kitbag_analysis.sdc.cells import SUPPRESSED, PublishedEffect, Release
 from kitbag_analysis.sdc.history import pattern_over_time
@@ -168,6 +169,12 @@ def write_outputs(report: Report, results_path: str | Path = "", sdc_dir: str | 
         atomic.write_text(results_path.with_name("release.json"), json.dumps(release_json(report), indent=2) + "\n")
     if results_path:
         atomic.write_text(Path(results_path).with_name(BRIEF), brief_html(report))
+    if results_path and report.unit == ALL:  # the trial's reporting checklist and abstract (outputs.md)
+        folder = Path(results_path).parent
+        checklist = consort_checklist(report)
+        atomic.write_text(folder / CONSORT_JSON, json.dumps(consort_json(report, checklist), indent=2) + "\n")
+        atomic.write_text(folder / CONSORT_HTML, consort_checklist_html(report, checklist))
+        atomic.write_text(folder / consort.ABSTRACT_PAGE, abstract_html(report))
     if sdc_dir:
         from kitbag_analysis.sdc.output_checker import write_record
 
@@ -176,6 +183,61 @@ def write_outputs(report: Report, results_path: str | Path = "", sdc_dir: str | 
 
 
 BRIEF = "brief.html"
+CONSORT_HTML, CONSORT_JSON = "consort.html", "consort.json"
+# what the pooled unit publishes beside its pages: the reporting checklist and the abstract
+REPORTING = (CONSORT_HTML, CONSORT_JSON, consort.ABSTRACT_PAGE)
+
+
+def consort_basis(report: Report) -> consort.Basis:
+    """What the checklist and the abstract read: the release, the settings, the ledger's earlier
+    releases this one is protected against, and the months teams were randomised."""
+    s = report.study.settings
+    history = report.pattern.history if report.pattern else None
+    return consort.Basis(
+        report.release,
+        s,
+        consort.earlier_releases(history.against if history else ()),
+        consort.randomisation_months(report.study.frames["teams"], s.local_authorities),
+    )
+
+
+def consort_checklist(report: Report) -> consort.Checklist:
+    """The trial's CONSORT 2025 checklist with the cluster extension, filled from this release."""
+    return consort.checklist(consort_basis(report))
+
+
+def consort_json(report: Report, checklist: consort.Checklist) -> dict[str, Any]:
+    """consort.json: every item in order, its status and what fills it (cells as printed)."""
+    return {"study": report.study.settings.name, "run_id": report.stamp.get("run_id", ""), "unit": report.unit} | (
+        checklist.to_json()
+    )
+
+
+def consort_checklist_html(report: Report, checklist: consort.Checklist) -> str:
+    """consort.html: the checklist as a page (each reported item links to its section of report.html)."""
+    return html.render(
+        "checklist",
+        run_id=report.stamp.get("run_id", ""),
+        study_name=report.study.settings.name,
+        title=checklist.title,
+        statement=consort.STATEMENT,
+        stamp=stamp_compact_html(report, "the whole audit stamp is at the end of the effectiveness report"),
+        counts=checklist.counts(),
+        items=checklist.items,
+        reported=consort.REPORTED,
+    )
+
+
+def abstract_html(report: Report) -> str:
+    """abstract.html: the structured abstract (CONSORT for abstracts) from the same release."""
+    return html.render(
+        "abstract",
+        run_id=report.stamp.get("run_id", ""),
+        study_name=report.study.settings.name,
+        title=consort.report_title(report.study.settings.name),
+        stamp=stamp_compact_html(report, "the whole audit stamp is at the end of the effectiveness report"),
+        sections=consort.abstract(consort_basis(report)),
+    )
 
 
 def brief_figure_html(report: Report) -> str:
@@ -257,6 +319,8 @@ def sdc_summary_html(report: Report, summary: dict[str, Any]) -> str:
         ledger=ledger_status(report.study),
         acro=items,
         acro_counts=dict(Counter(statuses.values())),
+        reporting=REPORTING if report.unit == ALL else (),
+        reporting_cells=len(consort_checklist(report).cells()) if report.unit == ALL else 0,
     )
 
 
@@ -266,6 +330,7 @@ def release_json(report: Report) -> dict[str, Any]:
     data = report.release.to_json() | {
         "study": report.study.settings.name,
         "unit_name": report.unit_name,
+        "title": consort.report_title(report.study.settings.name),
         "headline": headline(report.release),
     }
     linked = report.pattern.linked if report.pattern else None
@@ -315,8 +380,10 @@ def impact_html(study: Study) -> str:
 
 
 def header_html(report: Report, title: str = EFFECTIVENESS_TITLE) -> str:
-    header = html.render("header", study_name=report.study.settings.name, title=title, unit_name=report.unit_name)
-    return header + impact_html(report.study)
+    """A page's title: the effectiveness report's names the design (CONSORT cluster extension 1a)."""
+    name = report.study.settings.name
+    heading = consort.report_title(name) if title == EFFECTIVENESS_TITLE else f"{name}: {title}"
+    return html.render("header", heading=heading, subheading=report.unit_name) + impact_html(report.study)
 
 
 def stamp_html(report: Report) -> str:
@@ -435,6 +502,10 @@ def methods_html(report: Report) -> str:
     return html.render(
         "methods",
         followup_days=s.followup_days,
+        randomised=consort.randomisation_text(
+            consort.randomisation_months(report.study.frames["teams"], s.local_authorities)
+        ),
+        final_collection=s.final_collection.isoformat(),
         outcomes=[{"label": o.label, "population": o.population, "definition": o.definition} for o in OUTCOMES],
         grid_low=f"{LOG10_GAMMA_GRID[0]:.0f}",
         grid_high=f"{LOG10_GAMMA_GRID[-1]:.0f}",
@@ -505,6 +576,13 @@ def contract_status_html(report: Report) -> str:
 
 __all__ = [
     "BRIEF",
+    "CONSORT_HTML",
+    "CONSORT_JSON",
+    "REPORTING",
+    "abstract_html",
+    "consort_checklist",
+    "consort_checklist_html",
+    "consort_json",
     "Report",
     "brief_html",
     "build",

@@ -8,7 +8,7 @@ from pathlib import Path
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
 from kitbag_analysis.pages import html
-from kitbag_analysis.pages.report import impact_html
+from kitbag_analysis.pages.report import REPORTING, impact_html
 from kitbag_analysis.runs.unit import ERROR_FILE, UnitOutcome
 from kitbag_analysis.sdc.release_tables import VERDICT_RULE
 from kitbag_analysis.study.load import Study
@@ -34,6 +34,7 @@ def write_index(folder: Path, study: Study, outcomes: list[UnitOutcome], stamp: 
                 "error": o.error,
                 "error_file": f"{o.unit}/{ERROR_FILE}",
                 "headline": o.headline or [],
+                "reporting": o.status == "ok" and all((folder / o.unit / name).is_file() for name in REPORTING),
             }
         )
     page = html.render(
@@ -53,6 +54,16 @@ def outputs(folder: Path) -> list[dict]:
     return [{"path": str(p.relative_to(folder)), "sha256": sha256(p)} for p in files]
 
 
+def reporting_entry(folder: Path, outcomes: list[UnitOutcome]) -> dict:
+    """The report's title and the pooled unit's reporting checklist and abstract (outputs.md),
+    each also hashed in ``outputs``; {} for a bundle without them (a monitoring bundle)."""
+    pooled = next((o for o in outcomes if o.unit == ALL and o.status == "ok"), None)
+    files = [f"{ALL}/{name}" for name in REPORTING if (folder / ALL / name).is_file()]
+    if pooled is None or not files:
+        return {}
+    return {"title": pooled.title, "files": files}
+
+
 def write_manifest(folder: Path, stamp: dict, outcomes: list[UnitOutcome]) -> None:
     manifest = {
         **stamp,
@@ -61,7 +72,10 @@ def write_manifest(folder: Path, stamp: dict, outcomes: list[UnitOutcome]) -> No
         "excluded": {o.unit: o.excluded for o in outcomes if o.excluded is not None},
         "outputs": outputs(folder),
     }
+    reporting = reporting_entry(folder, outcomes)
+    if reporting:
+        manifest["reporting"] = reporting
     atomic.write_text(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
 
-__all__ = ["INDEX", "MANIFEST", "outputs", "write_index", "write_manifest"]
+__all__ = ["INDEX", "MANIFEST", "outputs", "reporting_entry", "write_index", "write_manifest"]

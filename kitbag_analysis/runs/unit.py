@@ -43,6 +43,7 @@ class UnitOutcome:
     excluded: dict | None = None
     parameters: dict | None = None
     headline: list | None = None  # published effects: [label, text]
+    title: str = ""  # the effectiveness report's title (release.json)
     files: dict[str, bytes] | None = None  # the unit's folder, path -> bytes (written by the run)
     detail: str = ""  # the traceback, for the private log only
 
@@ -71,9 +72,12 @@ def run_unit(study_dir: str, unit: str, audit_stamp: str, payload: bytes) -> Uni
             failpoint("batch:unit")
             execute_notebook(DATA_QUALITY, staged / "data_quality.ipynb", {**parameters, "audit_stamp": audit_stamp})
             release = json.loads((staged / "release.json").read_text())
-            title = f"{release['study']}: {{}} — {release['unit_name']}"
-            for name, what in (("report", "effectiveness report"), ("data_quality", "data quality")):
-                render_html(staged / f"{name}.ipynb", staged / f"{name}.html", title.format(what), stamp["run_id"])
+            titles = {  # the effectiveness report's names the design (CONSORT cluster extension 1a)
+                "report": f"{release['title']} — effectiveness report — {release['unit_name']}",
+                "data_quality": f"{release['study']}: data quality — {release['unit_name']}",
+            }
+            for name, title in titles.items():
+                render_html(staged / f"{name}.ipynb", staged / f"{name}.html", title, stamp["run_id"])
             results = json.loads((staged / "results.json").read_text())
             files = {str(p.relative_to(staged)): p.read_bytes() for p in sorted(staged.rglob("*")) if p.is_file()}
         except NotebookFailed as exc:
@@ -95,6 +99,7 @@ def run_unit(study_dir: str, unit: str, audit_stamp: str, payload: bytes) -> Uni
         excluded=results["excluded"],
         parameters=parameters,
         headline=release.get("headline"),
+        title=release.get("title", ""),
         files=files,
     )
 

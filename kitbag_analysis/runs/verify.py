@@ -46,6 +46,9 @@ def verify(out_dir: str | Path) -> tuple[list[str], list[str]]:
             differences.append(f"output {item['path']}: missing")
         elif sha256(target) != item["sha256"]:
             differences.append(f"output {item['path']}: changed (SHA-256 differs)")
+    for name in manifest.get("reporting", {}).get("files", []):  # the checklist and abstract: outputs like any
+        if name not in listed:
+            differences.append(f"output {name}: named as a reporting output but not hashed in the manifest")
     for p in sorted(out_dir.rglob("*")):
         rel = str(p.relative_to(out_dir))
         if (p.is_file() or p.is_symlink()) and rel != MANIFEST and rel not in listed:

@@ -53,6 +53,7 @@ PAGE_TABLES = {
     "report.html": (
         "excluded",
         "participant_flow",
+        "team_flow",
         "baseline",
         "effectiveness",
         "uptake",

@@ -18,6 +18,7 @@ from kitbag_analysis.analysis.names import (
     MISSING_DATA,
     SUBGROUPS_TABLE,
     SUMMARY,
+    TEAM_FLOW,
     UPTAKE,
     WHATWORKS,
 )
@@ -45,6 +46,7 @@ def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[CellKe
     release.tables = {
         EXCLUDED_TABLE: pb.excluded_table(analysis.results.excluded, pub),
         FLOW: flow,
+        TEAM_FLOW: pb.team_flow_table(analysis.outcomes, pub),
         BASELINE: pb.baseline_table(analysis.tables[BASELINE], pub, included),
         EFFECTIVENESS: pb.effectiveness_table(analysis.outcomes, pub, follow_up(analysis)),
         UPTAKE: pb.uptake_table(analysis.tables[UPTAKE], pub),
@@ -69,7 +71,7 @@ def make_release(study: Study, analysis: UnitAnalysis, pattern: frozenset[CellKe
 
 # The tables of the impact analysis (§4, §7), not shown when the impact evaluation was removed or
 # stopped (analysis-plan.md §9); the flow, baseline, uptake and data quality stay.
-IMPACT_TABLES = frozenset({SUMMARY, EFFECTIVENESS, WHATWORKS, COMPLIANCE, MISSING_DATA, SUBGROUPS_TABLE})
+IMPACT_TABLES = frozenset({SUMMARY, TEAM_FLOW, EFFECTIVENESS, WHATWORKS, COMPLIANCE, MISSING_DATA, SUBGROUPS_TABLE})
 
 
 def follow_up(analysis: UnitAnalysis) -> dict[str, dict]:

@@ -33,6 +33,7 @@ from kitbag_analysis.analysis.names import (
     INCLUDED,
     STAMP,
     SUMMARY,
+    TEAM_FLOW,
     TEAM_STAGES,
     UPTAKE,
 )
@@ -69,6 +70,26 @@ def flow_table(flow: pd.DataFrame, pub: Publisher) -> Table:
         tuple(rows),
         note=f"Counts of people below {pub.threshold} are shown as {SUPPRESSED}, with further cells "
         "where published totals would reveal them.",
+    )
+
+
+def team_flow_table(results: Iterable[OutcomeResult], pub: Publisher) -> Table:
+    """The flow at the cluster level (CONSORT's cluster extension): per outcome, the teams with
+    anyone analysed, per arm (team counts, not counts of people)."""
+    rows = tuple(
+        (
+            outcome_label(r.outcome),
+            population_label(r.population),
+            *(pub.teams(pub.key(TEAM_FLOW, r.population, r.outcome, arm), r.n_teams.get(arm, 0)) for arm in ARMS),
+        )
+        for r in results
+    )
+    return Table(
+        TEAM_FLOW,
+        "Teams analysed, per outcome",
+        ("Outcome", "Population", "Kitbags teams", "Control teams"),
+        rows,
+        note="Teams (the clusters randomised) with at least one participant analysed for the outcome.",
     )
 
 
@@ -370,5 +391,6 @@ __all__ = [
     "flow_table",
     "published_effects",
     "summary_table",
+    "team_flow_table",
     "uptake_table",
 ]

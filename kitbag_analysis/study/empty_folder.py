@@ -39,6 +39,15 @@ bexley = "London Borough of Bexley"
 # flow = "exact"          # the participant flow published exactly; "protected" suppresses small stages
 # merge = { gender = [["other", "not_recorded"]] }   # categories shown as one in every unit
 # time_limit_seconds = 60 # the suppression programme's limit, then a heuristic pattern the audit proves
+
+# Optional: the authors' words for the trial's CONSORT checklist (all/consort.html), each a quoted
+# string; published with the report, so no email address, postcode or NHS number. Keys left out are
+# listed there as "to write". The others: data_sharing, funding, conflicts, eligibility_participants,
+# eligibility_clusters, consent, sequence_generation, allocation_concealment, blinding, harms,
+# public_involvement.
+# [trial]
+# registration = "ISRCTN00000000, registered 2021-03-01"
+# protocol = "Protocol v2.0 and SAP v1.0 at https://example.org/kitbags"
 """
 
 

@@ -25,7 +25,7 @@ from data_contracts.instruments import CRIES8, GSE, PSS10, SDQ, Instrument
 from data_contracts.participants import PARTICIPANTS
 from data_contracts.reading import DATA_SUFFIXES
 from data_contracts.schemas import CONTRACTS, ETHNICITIES
-from data_contracts.settings import Retention, StudySettings, settings_toml
+from data_contracts.settings import Retention, StudySettings, Trial, settings_toml
 from kitbag_analysis import atomic
 from kitbag_analysis.errors import UnusableInput
 
@@ -45,6 +45,15 @@ SETTINGS = StudySettings(
         "warwickshire": "Warwickshire County Council",
     },
     retention=Retention(transcripts_delivered=dt.date(2021, 11, 30), prize_draw_closes=dt.date(2021, 12, 31)),
+    # the authors' words of the CONSORT checklist a real study gives; the others are left "to write"
+    trial=Trial(
+        {
+            "registration": "ISRCTN00000000 (synthetic study: a real study names its registry, number, URL and date)",
+            "protocol": "Statistical analysis plan: docs/analysis-plan.md of the Kitbag evaluation workbench",
+            "data_sharing": "Pseudonymised long-term archive made by `kitbag archive`; code: the Kitbag evaluation "
+            "workbench",
+        }
+    ),
 )
 # slug -> (team id prefix, number of teams, randomisation date, share of children)
 LA_DESIGN = {
