@@ -447,8 +447,6 @@ def settings_toml(settings: StudySettings) -> str:
             **({"retention": retention} if (retention := _set(settings.retention)) else {}),
             **({"progression": progression} if (progression := _progression_toml(settings.progression)) else {}),
             **({"disclosure": disclosure} if (disclosure := _disclosure_toml(settings.disclosure)) else {}),
-
-
             **({"trial": dict(settings.trial.text)} if settings.trial.text else {}),
         }
     )
