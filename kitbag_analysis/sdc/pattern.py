@@ -196,7 +196,13 @@ def suppression_pattern(
         methods.append(method)
         suppressed = frozenset(keys[i] for i in np.flatnonzero(chosen))
         intervals = _intervals(linked, suppressed, threshold, memo)
-        narrow = audit(intervals, threshold, required.of(intervals, threshold))
+        # a secondary cell the published cells determine protects nothing and needs none: it is shown
+        # at the end (`_show_determined`; showing a determined value changes no other interval)
+        narrow = [
+            c
+            for c in audit(intervals, threshold, required.of(intervals, threshold))
+            if c.key in hidden or c.width > 1e-6
+        ]
         log.info(
             "disclosure pattern: round %d, %d cells suppressed (%s), %.1f s of %.0f s",
             rounds,

@@ -27,6 +27,9 @@ POLL_SECONDS = 0.05
 def _child(conn: Any, args: tuple, kwargs: dict) -> None:  # noqa: ANN401 - a multiprocessing connection
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    quiet = os.open(os.devnull, os.O_WRONLY)  # HiGHS writes its own lines to fds 1 and 2
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
     with contextlib.suppress(OSError, AttributeError):  # not Linux: the time limit still ends it
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     try:
