@@ -61,7 +61,7 @@ def _publish(study_dir: Path, staged: Path, out: Path) -> None:
 def _copy_across(study_dir: Path, staged: Path, out: Path) -> None:
     """Copy ``staged`` to a sibling of ``out`` (another file system) and rename it to ``out``; the
     copy is named in a marker inside the study before its first byte is written."""
-    beside = atomic.sibling(out, "staging")
+    beside = atomic.sibling(out.absolute(), "staging")
     marker = atomic.write_text(atomic.sibling(study_dir / "archive", ACROSS_TAG), f"{beside}\n")
     try:
         beside.mkdir()
@@ -71,8 +71,8 @@ def _copy_across(study_dir: Path, staged: Path, out: Path) -> None:
         atomic.publish_dir(beside, out)
     finally:
         atomic.remove_tree(beside)
-    marker.unlink()
-    atomic.fsync_dir(study_dir)
+        marker.unlink(missing_ok=True)
+        atomic.fsync_dir(study_dir)
 
 
 def _archive(study_dir: Path, out: Path) -> dict:
