@@ -113,9 +113,13 @@ def test_a_bind_mount_of_the_folder_meets_its_lock(study: Path, tmp_path: Path, 
         subprocess.run(["umount", str(mount)], check=False)
 
 
-def test_an_output_folder_meets_one_lock_through_a_linked_parent(tmp_path: Path) -> None:
+def test_an_output_folder_meets_one_lock_through_a_linked_parent(study: Path, tmp_path: Path, capsys) -> None:
     (tmp_path / "reports").mkdir()
     (tmp_path / "linked").symlink_to(tmp_path / "reports")
+    with atomic.exclusive(atomic.entry_lock_name("output", tmp_path / "reports" / "out")):  # a run into it
+        assert main(["batch", str(study), "--out", str(tmp_path / "linked" / "out")]) == 2
+    assert "another kitbag run is writing to this folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == []
     assert atomic.entry_lock_name("output", tmp_path / "linked" / "out") == atomic.entry_lock_name(
         "output", tmp_path / "reports" / "out"
     )
