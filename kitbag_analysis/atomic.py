@@ -117,24 +117,46 @@ def overwrite_and_unlink(path: str | Path) -> None:
     fsync_dir(path.parent)
 
 
-def publish_dir(staged: str | Path, final: str | Path) -> None:
+def publish_dir(staged: str | Path, final: str | Path, step: Callable[[str], None] | None = None) -> None:
     """Put the folder ``staged`` at ``final`` by renames only: a reader sees the old folder or
-    the new one. The old one is moved aside first and removed after the swap."""
+    the new one. The old one is moved aside first (``.NAME.old-*``, whole: `restore_aside` puts it
+    back if the process dies before the swap), then, after the swap, renamed ``.NAME.trash-*``
+    and removed. ``step`` is called after each rename (``aside``, ``swapped``, ``trashed``)."""
     staged, final = Path(staged), Path(final)
-    trash = sibling(final, "old")
-    moved = False
-    if final.exists() or final.is_symlink():
-        os.replace(final, trash)
-        moved = True
+    step = step or (lambda _name: None)
+    aside = sibling(final, "old")
     try:
+        if final.exists() or final.is_symlink():
+            os.replace(final, aside)
+            fsync_dir(final.parent)
+            step("aside")
         os.replace(staged, final)
     except BaseException:
-        if moved:
-            os.replace(trash, final)
+        if (aside.exists() or aside.is_symlink()) and not final.exists():
+            os.replace(aside, final)
         raise
     fsync_dir(final.parent)
-    if moved:
+    if aside.exists() or aside.is_symlink():
+        step("swapped")
+        trash = sibling(final, "trash")
+        os.replace(aside, trash)
+        step("trashed")
         remove_tree(trash)
+
+
+def restore_aside(final: str | Path) -> Path | None:
+    """When nothing is at ``final``, put back the folder a killed `publish_dir` had moved aside
+    (``.NAME.old-*``, the last moved if several); returns what was restored. Call it, with the
+    folder's lock held, before removing any other leftover."""
+    final = Path(final)
+    if final.exists() or final.is_symlink():
+        return None
+    moved = sorted(final.parent.glob(f".{final.name}.old-*"), key=lambda p: p.lstat().st_ctime_ns)
+    if not moved:
+        return None
+    os.replace(moved[-1], final)
+    fsync_dir(final.parent)
+    return moved[-1]
 
 
 def remove_tree(path: str | Path) -> None:
@@ -175,12 +197,26 @@ def exclusive(name: str) -> Iterator[None]:
 
 
 def folder_lock_name(kind: str, folder: str | Path) -> str:
-    """The lock of a folder, by its real path (a folder that may not exist yet: its parent's)."""
-    folder = Path(folder)
-    return f"{kind}:{os.path.join(os.path.realpath(folder.parent), folder.name)}"
+    """The lock of a folder by what it is, not by the name it was given: its device and inode, so
+    every name of it (a symlink, a relative path, a bind mount) meets the same lock. A folder that
+    does not exist (yet) is locked as `entry_lock_name` locks it."""
+    try:
+        found = os.stat(folder)
+    except OSError:
+        return entry_lock_name(kind, folder)
+    return f"{kind}:dev={found.st_dev}:ino={found.st_ino}"
+
+
+def entry_lock_name(kind: str, path: str | Path) -> str:
+    """The lock of a name in a folder (an output folder that is replaced by renames, so has no
+    inode of its own to key by): its parent's device and inode, and the name."""
+    path = Path(path).absolute()
+    parent = os.stat(path.parent)
+    return f"{kind}:dev={parent.st_dev}:ino={parent.st_ino}:{path.name}"
 
 
 __all__ = [
+    "entry_lock_name",
     "exclusive",
     "folder_lock_name",
     "fsync_dir",
@@ -188,6 +224,7 @@ __all__ = [
     "publish_dir",
     "remove_tree",
     "replace",
+    "restore_aside",
     "sha256",
     "sibling",
     "staged_file",

@@ -8,7 +8,9 @@ after the kill (no ``finally``, no atexit), exactly as with a kill from outside.
 
 ``KITBAG_PAUSE=batch:pattern`` holds the process at that point instead: it creates the file
 named by ``KITBAG_PAUSE_FILE`` (so a test knows the point is reached) and sleeps until a signal
-ends it, so a test can send SIGINT or SIGKILL in exactly that phase (no timing guesses).
+ends it, so a test can send SIGINT or SIGKILL in exactly that phase (no timing guesses), or
+until the file named by ``KITBAG_RESUME_FILE`` exists, when it goes on (a test runs a second
+command while the first is held in that phase, then lets the first finish).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections import Counter
 ENV = "KITBAG_FAILPOINT"
 PAUSE_ENV = "KITBAG_PAUSE"
 PAUSE_FILE_ENV = "KITBAG_PAUSE_FILE"
+RESUME_FILE_ENV = "KITBAG_RESUME_FILE"
 _passed: Counter[str] = Counter()
 
 # every failpoint of the package, by command: tests iterate over these
@@ -29,6 +32,9 @@ POINTS = {
     "erase": ("erase:started", "erase:renamed", "erase:validated"),
     "rectify": ("rectify:checked", "rectify:started", "rectify:renamed"),
     "archive": ("archive:staged", "archive:published"),
+    "archive_across": ("archive:copied",),  # after each file copied to another file system
+    "journal": ("journal:written",),  # erase and rectify pass it at each step of their journal
+    "publish": ("publish:aside", "publish:swapped", "publish:trashed"),  # between the renames of a bundle's publish
 }
 
 
@@ -54,8 +60,9 @@ def failpoint(name: str) -> None:
         if marker:
             with open(marker, "a", encoding="utf-8") as handle:
                 handle.write(f"{name} {os.getpid()}\n")
-        while True:  # until a signal ends the process (or raises here, as Ctrl-C does)
+        resume = os.environ.get(RESUME_FILE_ENV)
+        while not (resume and os.path.exists(resume)):  # or a signal ends it (or raises here, as Ctrl-C)
             time.sleep(0.05)
 
 
-__all__ = ["ENV", "PAUSE_ENV", "PAUSE_FILE_ENV", "POINTS", "failpoint"]
+__all__ = ["ENV", "PAUSE_ENV", "PAUSE_FILE_ENV", "POINTS", "RESUME_FILE_ENV", "failpoint"]

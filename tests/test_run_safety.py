@@ -267,6 +267,32 @@ def test_dask_workers_without_the_submitters_disk_make_the_bundle(
     assert not list(tmp.glob("kitbag-private-*"))
 
 
+def _kernels_of(tmps: list[Path]) -> list[int]:
+    """Live (not zombie) kernels whose connection file is in one of the workers' TMPDIRs."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                command = (proc / "cmdline").read_bytes()
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z" and b"ipykernel" in command and any(str(t).encode() in command for t in tmps):
+                    found.append(int(proc.name))
+    return found
+
+
+def test_ctrl_c_stops_the_notebook_a_dask_task_is_running(cluster, small_study_master: Path, tmp_path: Path) -> None:
+    """A running Dask task cannot be cancelled: the run kills its kernel on every worker before it
+    exits, so no kernel goes on to finish its notebook after Ctrl-C."""
+    _, address, worker_tmps = cluster
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    run = _start(["batch", str(small_study_master), "--out", str(out), "--scheduler", address], tmp)
+    _wait_for(lambda: _kernels_of(worker_tmps) or run.poll() is not None, 600)  # a task's notebook runs
+    assert run.poll() is None
+    _interrupted(run)
+    assert _kernels_of(worker_tmps) == []  # at the moment the run has exited
+    _nothing_published(out, tmp)
+
+
 def test_dask_scheduler_gone_mid_run_fails_and_publishes_nothing(
     cluster, small_study_master: Path, small_bundle: Path, tmp_path: Path
 ) -> None:

@@ -3,7 +3,11 @@
 The copy is staged inside the study folder (it holds rows: a killed archive leaves nothing with
 rows anywhere else, and the next command that takes the folder's lock removes it) and renamed
 to ``--out`` whole. Only when ``--out`` is on another file system is it copied beside ``--out``
-first (a rename cannot cross file systems); that copy is removed by the next archive.
+first (a rename cannot cross file systems), then renamed there, and the copy inside the study is
+removed. Before that copy begins, a marker inside the study (``.archive.across-*``, holding the
+copy's path only) names it, so a kill during the copy leaves rows beside ``--out`` only until the
+next command that takes the study's lock (the next archive, whatever ``--out`` it names), which
+removes the copy and then the marker (`folder.remove_across`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from data_contracts.settings import SETTINGS_FILE
 from kitbag_analysis import atomic
 from kitbag_analysis.atomic import sha256
 from kitbag_analysis.failpoints import failpoint
-from kitbag_analysis.rights.folder import changing, load_everyone, now, rows_holding
+from kitbag_analysis.rights.folder import ACROSS_TAG, changing, load_everyone, now, rows_holding
 from kitbag_analysis.study.load import excluded_ids
 
 ARCHIVE_MANIFEST = ARCHIVE_MARKER  # its presence tells `kitbag validate` the folder is an archive
@@ -38,8 +42,9 @@ def archive(study_dir: str | Path, out: str | Path) -> dict:
         return _archive(study_dir, out)
 
 
-def _publish(staged: Path, out: Path) -> None:
-    """Rename the staged copy to ``out``; across file systems, copy it beside ``out`` first."""
+def _publish(study_dir: Path, staged: Path, out: Path) -> None:
+    """Rename the staged copy to ``out``; across file systems, copy it beside ``out`` first (and
+    remove the staged copy from the study once the copy is in place)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.rmdir()
@@ -49,9 +54,25 @@ def _publish(staged: Path, out: Path) -> None:
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        with atomic.staging_dir(out, "staging") as beside:
-            shutil.copytree(staged, beside, dirs_exist_ok=True)
-            atomic.publish_dir(beside, out)
+        _copy_across(study_dir, staged, out)
+        atomic.remove_tree(staged)
+
+
+def _copy_across(study_dir: Path, staged: Path, out: Path) -> None:
+    """Copy ``staged`` to a sibling of ``out`` (another file system) and rename it to ``out``; the
+    copy is named in a marker inside the study before its first byte is written."""
+    beside = atomic.sibling(out.absolute(), "staging")
+    marker = atomic.write_text(atomic.sibling(study_dir / "archive", ACROSS_TAG), f"{beside}\n")
+    try:
+        beside.mkdir()
+        for path in sorted(staged.iterdir()):
+            atomic.write_with(beside / path.name, lambda tmp, p=path: shutil.copyfile(p, tmp))
+            failpoint("archive:copied")
+        atomic.publish_dir(beside, out)
+    finally:
+        atomic.remove_tree(beside)
+        marker.unlink(missing_ok=True)
+        atomic.fsync_dir(study_dir)
 
 
 def _archive(study_dir: Path, out: Path) -> dict:
@@ -93,7 +114,7 @@ def _archive(study_dir: Path, out: Path) -> dict:
         }
         atomic.write_text(staged / ARCHIVE_MANIFEST, json.dumps(manifest, indent=2) + "\n")
         failpoint("archive:staged")
-        _publish(staged, out)
+        _publish(study_dir, staged, out)
         failpoint("archive:published")
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)

@@ -2,7 +2,9 @@
 
 An entry (counts and hashes, never ids) is written with status ``started`` before the first
 rename and completed after the last, so a command stopped at any point is finished and logged by
-the next run. The journal file is replaced atomically at each step.
+the next run. The journal file is replaced atomically at each step; the temporary file of a step
+a kill interrupted (``.erasure_log.json.tmp-*``) is removed by the next command that takes the
+folder's lock (`folder.LEFTOVERS`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import json
 from pathlib import Path
 
 from kitbag_analysis import atomic
-from kitbag_analysis.rights.folder import now
+from kitbag_analysis.failpoints import failpoint
+from kitbag_analysis.rights.folder import TMP_TAG, now
 
 STARTED, COMPLETED = "started", "completed"
 
@@ -47,7 +50,14 @@ class Journal:
         return entry
 
     def _write(self, entries: list[dict]) -> None:
-        atomic.write_text(self.path, json.dumps(entries, indent=2) + "\n")
+        text = json.dumps(entries, indent=2) + "\n"
+        tmp = atomic.staged_file(self.path, lambda t: t.write_text(text, encoding="utf-8"), TMP_TAG)
+        try:
+            failpoint("journal:written")  # the new journal is written beside the old, not yet renamed
+            atomic.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 __all__ = ["COMPLETED", "STARTED", "Journal"]

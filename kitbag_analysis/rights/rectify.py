@@ -153,6 +153,7 @@ def apply_rectification(study_dir: str | Path, plan: RectificationPlan) -> dict 
 
 
 def _apply(study_dir: Path, plan: RectificationPlan) -> dict | None:
+    refuse_unfinished(study_dir, "rectify")  # (a plan made earlier: another change may be half-applied since)
     journal = Journal(study_dir, RECTIFICATION_LOG)
     pending = journal.pending()
     if plan.total == 0 and pending is None:

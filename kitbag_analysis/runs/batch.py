@@ -7,6 +7,8 @@ only.
 - the output folder may not be inside the study folder (the study's guards would read it);
 - the bundle is built in a sibling staging folder (never inside the output folder), so a killed
   run leaves the previous bundle (or nothing) and a staging folder the next run removes first;
+  a run killed between the publish's renames leaves the previous bundle moved aside, which the
+  next run puts back at the output folder before it removes anything;
 - the validated study and its suppression pattern travel with the tasks as bytes and reach the
   kernels through in-memory files (`private_folder`): no row-level file on any disk;
 - the units' files come back to the run, which alone writes the bundle (a Dask worker needs no
@@ -39,7 +41,9 @@ from kitbag_analysis.study.load import Study, excluded, load_study
 from kitbag_analysis.study.units import check_unit
 
 STAGING_TAG = "staging"
-LEFTOVER_TAGS = (STAGING_TAG, "old")  # a killed run's staging; a killed publish's previous bundle
+# a killed run's staging; a previous bundle a killed publish had moved aside (once `--out` is
+# back); one it was removing
+LEFTOVER_TAGS = (STAGING_TAG, "old", "trash")
 
 
 @dataclass
@@ -95,7 +99,7 @@ def output_lock(out: Path) -> Iterator[None]:
     out.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as held:
         try:
-            held.enter_context(atomic.exclusive(atomic.folder_lock_name("output", out)))
+            held.enter_context(atomic.exclusive(atomic.entry_lock_name("output", out)))
         except BlockingIOError:
             raise UnusableInput(
                 f"{out}: another kitbag run is writing to this folder; wait for it to finish or choose another --out."
@@ -141,8 +145,11 @@ def private_log(run_id: str, outcomes: list[UnitOutcome]) -> Path | None:
 
 
 def remove_leftovers(out: Path) -> None:
-    """What a killed run left beside the output folder (its staging, a previous bundle moved
-    aside by a killed publish) and stale private folders; called with the lock held."""
+    """What a killed run left beside the output folder and stale private folders; called with the
+    lock held. A previous bundle a publish killed between its renames had moved aside is put back
+    first when ``out`` is missing (so there is a bundle at ``out`` at every moment), then the
+    rest (staging, a bundle moved aside whose successor is in place) is removed."""
+    atomic.restore_aside(out)
     for tag in LEFTOVER_TAGS:
         for leftover in _sibling_glob(out, tag):
             atomic.remove_tree(leftover)
@@ -168,13 +175,13 @@ def run_batch(
     monitoring); ``cut`` the data cut (`study.asof`; a monitoring run defaults to today)."""
     study_dir, out = Path(study_dir), Path(out_dir).absolute()
     check_not_inside(study_dir, out)
-    check_output_folder(out)
     chosen = executor_for(executor, workers, scheduler)
     run_kind = KINDS[kind]
     if cut is None and kind == "monitoring":
         cut = dt.date.today()
     with output_lock(out):
         remove_leftovers(out)
+        check_output_folder(out)
         failpoint("batch:locked")
         everyone = load_study(study_dir, apply_exclusions_=False)
         study = as_of(everyone, cut) if cut else excluded(everyone)
@@ -211,7 +218,7 @@ def run_batch(
             run_kind.index(staged, study, outcomes, stamp)
             write_manifest(staged, stamp, outcomes)
             failpoint("batch:staged")
-            atomic.publish_dir(staged, out)
+            atomic.publish_dir(staged, out, lambda step: failpoint(f"publish:{step}"))
     return BatchResult(out, outcomes, private_log(stamp["run_id"], outcomes))
 
 

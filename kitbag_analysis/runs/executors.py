@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import signal
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -166,10 +167,11 @@ class DaskExecutor(Executor):
         with _holding_sigint():  # the client's threads start with Ctrl-C held: the run takes it
             client = Client(self.scheduler, timeout=30)
         futures: dict = {}
+        run = uuid.uuid4().hex  # names this run's tasks on the workers (to stop their kernels)
         try:
             self._workers_join(client)
             shared = client.scatter(payload, broadcast=False)  # the study travels through the cluster
-            futures = {client.submit(_dask_task, runner, *job, shared, pure=False): job for job in jobs}
+            futures = {client.submit(_dask_task, runner, run, *job, shared, pure=False): job for job in jobs}
             pending = set(futures)
             checked = seen = time.monotonic()
             while pending:
@@ -193,6 +195,8 @@ class DaskExecutor(Executor):
         except BaseException:
             with contextlib.suppress(Exception):
                 client.cancel(list(futures), force=True)
+            with contextlib.suppress(Exception):  # a running task's notebook stops too, not only the queue
+                client.run(_stop_run, run, wait=True)
             raise
         finally:
             with contextlib.suppress(Exception):
@@ -221,14 +225,31 @@ class DaskExecutor(Executor):
         )
 
 
-def _dask_task(runner: Runner, *args: object) -> UnitOutcome:
-    """One unit as a Dask task: its kernel ends with the task (no kernel outlives its task)."""
+_RUNNING: set[str] = set()  # on a Dask worker: the runs whose tasks it is running
+
+
+def _dask_task(runner: Runner, run: str, *args: object) -> UnitOutcome:
+    """One unit as a Dask task of run ``run``: its kernel ends with the task (no kernel outlives
+    its task), or at once when the run is stopped (`_stop_run`)."""
     from kitbag_analysis.runs.kernels import shutdown
 
+    _RUNNING.add(run)
     try:
         return runner(*args)
     finally:
+        _RUNNING.discard(run)
         shutdown()
+
+
+def _stop_run(run: str) -> bool:
+    """On every worker (``client.run``), when run ``run`` is stopped: kill the kernel of a task of
+    it this worker is running, so its notebook fails now (a running Dask task cannot be cancelled)."""
+    from kitbag_analysis.runs.kernels import kill_now
+
+    if run not in _RUNNING:
+        return False
+    kill_now()
+    return True
 
 
 EXECUTORS: dict[str, type[Executor]] = {e.name: e for e in (InlineExecutor, ProcessExecutor, DaskExecutor)}

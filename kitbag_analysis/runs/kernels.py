@@ -53,6 +53,16 @@ def kernel():  # noqa: ANN201 - a jupyter_client KernelManager
     return km
 
 
+def kill_now() -> None:
+    """Kill this process's kernel at once, from any thread (the run it serves was stopped): the
+    notebook running in it fails now instead of running on to its end."""
+    km = _KERNEL.get("km")
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is not None:
+        with contextlib.suppress(OSError):
+            process.kill()
+
+
 def shutdown() -> None:
     """End this process's kernel now (a worker told to stop)."""
     km = _KERNEL.pop("km", None)
@@ -60,4 +70,4 @@ def shutdown() -> None:
         km.shutdown_kernel(now=True)
 
 
-__all__ = ["NOTEBOOK_DIR", "die_with_parent", "kernel", "shutdown"]
+__all__ = ["NOTEBOOK_DIR", "die_with_parent", "kernel", "kill_now", "shutdown"]
