@@ -136,9 +136,7 @@ def coverage_table(frame: pd.DataFrame, trials: int, null: bool) -> str:
     frame = frame.assign(covered=(frame["lo"] <= frame["truth"]) & (frame["truth"] <= frame["hi"]))
     frame = frame.assign(error=frame["value"] - frame["truth"])
     head = "false-positive rate" if null else "coverage"
-    lines = [
-        f"{'outcome':<19} {'branch':<21} {'n':>4} {'share':>6} {head:>19} {'truth':>8} {'bias':>8} {'MCSE':>6}"
-    ]
+    lines = [f"{'outcome':<19} {'branch':<21} {'n':>4} {'share':>6} {head:>19} {'truth':>8} {'bias':>8} {'MCSE':>6}"]
     for (outcome, model), part in _groups(frame):
         n = len(part)
         share = (1 - part["covered"].mean()) if null else part["covered"].mean()

@@ -64,11 +64,12 @@ def test_pooled_models_have_la_terms_single_la_none(pooled, default_study) -> No
 
     def formula_fit(frame: pd.DataFrame, formula: str) -> tuple[float, float]:
         offset = np.log(frame["exposure"].to_numpy(float))
-        X = smf.glm(formula, frame, family=sm_families.Poisson(), offset=offset).exog
+        model = smf.glm(formula, frame, family=sm_families.Poisson(), offset=offset)
         beta, cov = glm_bias_reduced(
-            X, frame["y"].to_numpy(float), frame["team_id"].to_numpy(), sm_families.Poisson(), offset
+            model.exog, frame["y"].to_numpy(float), frame["team_id"].to_numpy(), sm_families.Poisson(), offset
         )
-        return beta[1], float(np.sqrt(cov[1, 1]))  # arm is the term after the intercept
+        arm = model.exog_names.index("arm")
+        return beta[arm], float(np.sqrt(cov[arm, arm]))
 
     frame = pooled.frames["placement_moves"]
     estimate, se = formula_fit(frame, "y ~ arm + C(local_authority)")
