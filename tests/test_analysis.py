@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import read_csv_text
+from scipy import stats
 
 from kitbag_analysis.analysis.analyse import analyse
 from kitbag_analysis.analysis.outcomes import OUTCOMES
@@ -37,7 +38,9 @@ def test_every_outcome_in_results_json_shape(pooled) -> None:
         assert a["status"] == "ok"
         assert set(a["n"]) == set(a["n_teams"]) == {"kitbag", "control"}
         assert a["ci_low"] < a["estimate"] < a["ci_high"]
-        assert math.isclose(a["ci_high"] - a["estimate"], 1.959964 * a["se"])
+        # t on the between-within df: J teams analysed − 3 LA terms − 2
+        assert a["df"] == sum(a["n_teams"].values()) - 3 - 2
+        assert math.isclose(a["ci_high"] - a["estimate"], stats.t.ppf(0.975, a["df"]) * a["se"])
         assert a["effect"]["measure"] == {"continuous": "hedges_g", "count": "irr", "binary": "odds_ratio"}[a["kind"]]
     json.dumps(results)  # serialisable as results.json
 
@@ -51,31 +54,35 @@ def test_truth_inside_ci_with_right_sign(pooled, default_study: Path) -> None:
 
 
 def test_pooled_models_have_la_terms_single_la_none(pooled, default_study) -> None:
-    """The pooled Poisson model is statsmodels' formula `y ~ arm + C(local_authority)` with the
-    log-exposure offset and team-clustered SEs; a single LA's has no LA term."""
+    """The pooled Poisson model is `y ~ arm + C(local_authority)` with the log-exposure offset
+    and the bias-reduced team-clustered SE (computed independently: `plan_reference`); a single
+    LA's has no LA term."""
     import numpy as np
     import statsmodels.formula.api as smf
-
-    def formula_fit(frame: pd.DataFrame, formula: str):
-        codes = pd.factorize(frame["team_id"], sort=True)[0]
-        model = smf.glm(formula, frame, family=sm_families.Poisson(), offset=np.log(frame["exposure"]))
-        return model.fit(cov_type="cluster", cov_kwds={"groups": codes})
-
+    from plan_reference import glm_bias_reduced
     from statsmodels.api import families as sm_families
 
+    def formula_fit(frame: pd.DataFrame, formula: str) -> tuple[float, float]:
+        offset = np.log(frame["exposure"].to_numpy(float))
+        model = smf.glm(formula, frame, family=sm_families.Poisson(), offset=offset)
+        beta, cov = glm_bias_reduced(
+            model.exog, frame["y"].to_numpy(float), frame["team_id"].to_numpy(), sm_families.Poisson(), offset
+        )
+        arm = model.exog_names.index("arm")
+        return beta[arm], float(np.sqrt(cov[arm, arm]))
+
     frame = pooled.frames["placement_moves"]
-    fit = formula_fit(frame, "y ~ arm + C(local_authority)")
+    estimate, se = formula_fit(frame, "y ~ arm + C(local_authority)")
     result = pooled.results["placement_moves"]
-    assert math.isclose(result.estimate, fit.params["arm"], rel_tol=1e-9)
-    assert math.isclose(result.se, fit.bse["arm"], rel_tol=1e-9)
-    without = formula_fit(frame, "y ~ arm")
-    assert not math.isclose(result.estimate, without.params["arm"], rel_tol=1e-6)
+    assert math.isclose(result.estimate, estimate, rel_tol=1e-9)
+    assert math.isclose(result.se, se, rel_tol=1e-6)
+    without, _ = formula_fit(frame, "y ~ arm")
+    assert not math.isclose(result.estimate, without, rel_tol=1e-6)
     single = analyse(load_study(default_study), "bexley")
     local = single.frames["placement_moves"]
     assert set(local["local_authority"]) == {"bexley"}
-    assert math.isclose(
-        single.results["placement_moves"].estimate, formula_fit(local, "y ~ arm").params["arm"], rel_tol=1e-9
-    )
+    assert math.isclose(single.results["placement_moves"].estimate, formula_fit(local, "y ~ arm")[0], rel_tol=1e-9)
+    assert single.results["placement_moves"].df == local["team_id"].nunique() - 2
 
 
 def test_tables_are_there(pooled) -> None:

@@ -20,7 +20,7 @@ def _counts(used: dict[str, tuple[int, int]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["outcome", "population", "theta", "arm", "used", "not_used"])
 
 
-FIT = Fit("mixedlm", estimate=-1.2, se=0.4, df_resid=100)
+FIT = Fit("mixedlm", estimate=-1.2, se=0.4, df_resid=100, df=28)
 
 
 def test_cace_is_itt_when_compliance_is_one_against_zero() -> None:

@@ -34,3 +34,17 @@ def test_methods_follow_the_rules(small_study_master: Path, threshold: int) -> N
     assert f"a level's effect is shown only with at least {least} analysed in each arm" in text
     assert "the interaction only where both levels are shown" in text
     assert f"an arm has fewer than {least} analysed there" in text
+
+
+@pytest.mark.parametrize("unit", ["all", "bexley"])
+def test_methods_state_the_small_sample_inference(small_study_master: Path, unit: str) -> None:
+    """§4 revised, in words: t on J − g₂ − 2 df, the bias-reduced sandwich, 5 donors for MI."""
+    from kitbag_analysis.analysis.whatworks.missing_data import MI_DONORS
+
+    text = _words(methods_html(SimpleNamespace(study=load_study(small_study_master), unit=unit)))
+    assert "estimate ± t 0.975 (df) × SE" in text
+    assert "the between-within degrees of freedom df = J − g₂ − 2" in text
+    assert "bias-reduced sandwich of Mancl and DeRouen" in text
+    assert ("the local-authority terms" if unit == "all" else "g₂ 0 (no local-authority terms)") in text
+    assert f"predictive mean matching from the {MI_DONORS} nearest donors" in text
+    assert "1.959964" not in text and "normal distribution" not in text

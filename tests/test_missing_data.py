@@ -15,7 +15,12 @@ from statsmodels.imputation.mice import MICEData
 from kitbag_analysis.analysis.analyse import analyse
 from kitbag_analysis.analysis.models import design, fit_continuous
 from kitbag_analysis.analysis.outcomes import OUTCOME_BY_NAME, outcome_frame
-from kitbag_analysis.analysis.whatworks.missing_data import ChainedEquations, multiple_imputation, rubin
+from kitbag_analysis.analysis.whatworks.missing_data import (
+    MI_DONORS,
+    ChainedEquations,
+    multiple_imputation,
+    rubin,
+)
 from kitbag_analysis.study.load import load_study
 from kitbag_analysis.study.units import restrict
 
@@ -57,8 +62,8 @@ def test_chained_equations_are_statsmodels_micedata() -> None:
     )
     data.loc[rng.random(n) < 0.3, "y"] = np.nan
     data.loc[rng.random(n) < 0.1, "baseline"] = np.nan
-    ours = ChainedEquations(data, rng=np.random.default_rng(11))
-    theirs = MICEData(data, rng=np.random.default_rng(11))
+    ours = ChainedEquations(data, k_pmm=MI_DONORS, rng=np.random.default_rng(11))
+    theirs = MICEData(data, k_pmm=5, rng=np.random.default_rng(11))  # §7.5: 5 donors, as R's mice
     ours.update_all(6)
     theirs.update_all(6)
     np.testing.assert_array_equal(ours.data.to_numpy(), theirs.data.to_numpy())
@@ -80,6 +85,29 @@ def test_mi_of_a_complete_frame_is_complete_case(small) -> None:
     assert pooled.estimate == pytest.approx(fit.estimate, rel=1e-12)
     assert pooled.between == pytest.approx(0.0, abs=1e-20)
     assert pooled.se == pytest.approx(fit.se, rel=1e-12)
+    # B = 0: ν = ν_obs = (ν_com + 1)/(ν_com + 3) ν_com with ν_com §4's J − g₂ − 2 (not n − p)
+    nu_com = complete["team_id"].nunique() - (complete["local_authority"].nunique() - 1) - 2
+    assert pooled.df == pytest.approx((nu_com + 1) / (nu_com + 3) * nu_com, rel=1e-12)
+
+
+def test_mi_matches_with_five_donors(small, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chain draws each imputation from the 5 nearest donors: another k gives other data."""
+    from kitbag_analysis.analysis.whatworks import missing_data as md
+
+    outcome = OUTCOME_BY_NAME["gse_carer"]
+    included = outcome_frame(restrict(small, "all"), outcome)
+    las = list(small.settings.local_authorities)
+    five = multiple_imputation(included, ["baseline", "carer_type"], las, m=3)
+    seen = []
+    real = md.ChainedEquations.__init__
+
+    def spy(self, data, *args, **kwargs):  # noqa: ANN001, ANN202
+        seen.append(kwargs.get("k_pmm"))
+        real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(md.ChainedEquations, "__init__", spy)
+    assert multiple_imputation(included, ["baseline", "carer_type"], las, m=3) == five
+    assert seen == [5]
 
 
 def test_mi_is_deterministic(small) -> None:

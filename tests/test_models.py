@@ -1,4 +1,5 @@
-"""Trial models (analysis-plan.md §4): double-programmed against lme4 and statsmodels."""
+"""Trial models (analysis-plan.md §4): double-programmed against lme4, and against the plan's
+bias-reduced sandwich and t intervals computed independently (`plan_reference`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-import statsmodels.formula.api as smf
+from plan_reference import between_within_df, glm_bias_reduced, ols_bias_reduced, t_ci, t_p
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
 from kitbag_analysis.analysis.models import (
@@ -22,6 +23,7 @@ from kitbag_analysis.analysis.models import (
     reml_loglike_at_zero,
     reml_maximum,
 )
+from kitbag_analysis.analysis.models import between_within_df as package_df
 
 LME4 = Path(__file__).parent / "fixtures" / "lme4"
 RESULTS = pd.read_csv(LME4 / "lme4_results.csv").set_index("frame")
@@ -84,14 +86,31 @@ def test_reml_at_zero_is_statsmodels_limit() -> None:
     assert abs(reml_loglike_at_zero(frame["y"].to_numpy(float), X.to_numpy()) - near_zero) < 1e-6
 
 
-def test_boundary_falls_back_to_ols_cluster() -> None:
+def test_boundary_falls_back_to_ols_with_the_bias_reduced_se() -> None:
     frame, X = _fixture("boundary")
     fit = fit_continuous(frame, X)
     assert fit.model == "ols_cluster_robust" and fit.icc is None
-    direct = smf.ols("y ~ arm + baseline", frame).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]}
-    )
-    assert rel(fit.estimate, direct.params["arm"]) < 1e-10 and rel(fit.se, direct.bse["arm"]) < 1e-10
+    teams = frame["team_id"].to_numpy()
+    beta, cov = ols_bias_reduced(X.to_numpy(), frame["y"].to_numpy(float), teams)
+    arm = list(X.columns).index("arm")
+    assert rel(fit.estimate, beta[arm]) < 1e-10 and rel(fit.se, np.sqrt(cov[arm, arm])) < 1e-8
+    df = between_within_df(frame["team_id"], 0)
+    assert fit.df == df and fit.df_resid == len(frame) - X.shape[1]
+    assert fit.ci == pytest.approx(t_ci(beta[arm], np.sqrt(cov[arm, arm]), df), rel=1e-8)
+    assert fit.p_value == pytest.approx(t_p(beta[arm], np.sqrt(cov[arm, arm]), df), rel=1e-7)
+    # the bias-reduced SE is larger than the ordinary sandwich's (statsmodels' cluster SE)
+    ordinary = sm.OLS(frame["y"].to_numpy(float), X).fit(cov_type="cluster", cov_kwds={"groups": teams})
+    assert fit.se > ordinary.bse["arm"]
+
+
+@pytest.mark.parametrize("name", list(RESULTS.index))
+def test_every_interval_is_t_on_the_between_within_df(name: str) -> None:
+    frame, X = _fixture(name)
+    fit = fit_continuous(frame, X)
+    g2 = 3 if "local_authority" in frame else 0  # the fixtures with LAs hold all four
+    assert fit.df == between_within_df(frame["team_id"], g2)
+    assert fit.ci == pytest.approx(t_ci(fit.estimate, fit.se, fit.df), rel=1e-12)
+    assert fit.p_value == pytest.approx(t_p(fit.estimate, fit.se, fit.df), rel=1e-10)
 
 
 def _poisson_frame(seed: int = 3) -> pd.DataFrame:
@@ -118,29 +137,49 @@ def _poisson_frame(seed: int = 3) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("pooled", [False, True])
-def test_poisson_matches_direct_statsmodels(pooled: bool) -> None:
+def test_poisson_has_the_bias_reduced_se_and_t_interval(pooled: bool) -> None:
     frame = _poisson_frame()
     X = design(frame, [], LAS if pooled else None)
     fit = fit_glm(frame, X, "count")
-    formula = "y ~ arm" + (" + C(local_authority)" if pooled else "")
-    direct = smf.glm(formula, frame, family=sm.families.Poisson(), offset=np.log(frame["exposure"])).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]}
+    beta, cov = glm_bias_reduced(
+        X.to_numpy(),
+        frame["y"].to_numpy(float),
+        frame["team_id"].to_numpy(),
+        sm.families.Poisson(),
+        np.log(frame["exposure"].to_numpy(float)),
     )
-    assert rel(fit.estimate, direct.params["arm"]) < 1e-8
-    assert rel(fit.se, direct.bse["arm"]) < 1e-8
+    assert rel(fit.estimate, beta[1]) < 1e-8
+    assert rel(fit.se, np.sqrt(cov[1, 1])) < 1e-6
+    df = between_within_df(frame["team_id"], 3 if pooled else 0)  # 24 teams: 22 or 19
+    assert fit.df == df == (19 if pooled else 22)
+    assert fit.ci == pytest.approx(t_ci(beta[1], np.sqrt(cov[1, 1]), df), rel=1e-6)
+    assert fit.p_value == pytest.approx(t_p(beta[1], np.sqrt(cov[1, 1]), df), rel=1e-5)
 
 
 @pytest.mark.parametrize("pooled", [False, True])
-def test_logistic_matches_direct_statsmodels(pooled: bool) -> None:
+def test_logistic_has_the_bias_reduced_se_and_t_interval(pooled: bool) -> None:
     frame = _poisson_frame().assign(y=lambda f: f["yb"])
     X = design(frame, ["baseline"], LAS if pooled else None)
     fit = fit_glm(frame, X, "binary")
-    formula = "y ~ arm + baseline" + (" + C(local_authority)" if pooled else "")
-    direct = smf.glm(formula, frame, family=sm.families.Binomial()).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["team_id"], sort=True)[0]}
+    beta, cov = glm_bias_reduced(
+        X.to_numpy(), frame["y"].to_numpy(float), frame["team_id"].to_numpy(), sm.families.Binomial()
     )
-    assert rel(fit.estimate, direct.params["arm"]) < 1e-8
-    assert rel(fit.se, direct.bse["arm"]) < 1e-8
+    assert rel(fit.estimate, beta[1]) < 1e-8
+    assert rel(fit.se, np.sqrt(cov[1, 1])) < 1e-6
+    df = between_within_df(frame["team_id"], 3 if pooled else 0)
+    assert fit.df == df
+    assert fit.ci == pytest.approx(t_ci(beta[1], np.sqrt(cov[1, 1]), df), rel=1e-6)
+
+
+def test_no_degree_of_freedom_is_not_estimable() -> None:
+    """Four teams in four LAs: J − g₂ − 2 = 4 − 3 − 2 < 1, so no t interval exists."""
+    frame = _poisson_frame()
+    four = frame.loc[frame["team_id"].isin(["T00", "T05", "T02", "T07"])]
+    assert four["local_authority"].nunique() == 4 and four["arm"].nunique() == 2
+    X = design(four, [], LAS)
+    assert package_df(four, X) == -1
+    with pytest.raises(NotEstimable, match="no degrees of freedom"):
+        fit_glm(four, X, "count")
 
 
 def test_not_estimable_rules() -> None:

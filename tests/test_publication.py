@@ -143,7 +143,7 @@ def test_models_need_ten_residual_degrees_of_freedom() -> None:
             "ok",
             {"kitbag": 40, "control": 40},
             {"kitbag": 3, "control": 3},
-            fit=Fit("mixedlm", estimate=-1.0, se=0.5, df_resid=df, icc=0.05),
+            fit=Fit("mixedlm", estimate=-1.0, se=0.5, df_resid=df, df=4, icc=0.05),
             effect=Effect("hedges_g", -0.2, -0.4, 0.0),
         )
 

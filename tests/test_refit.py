@@ -25,6 +25,9 @@ def test_the_plans_formula_reproduces_the_report(study, unit: str) -> None:
         assert fit.model == result.model
         assert fit["arm"].estimate == pytest.approx(result.estimate, rel=1e-8, abs=1e-12)
         assert fit["arm"].se == pytest.approx(result.se, rel=1e-8, abs=1e-12)
+        assert fit.df == result.df  # J − g₂ − 2: the formula's LA terms counted as the plan's
+        assert fit["arm"].ci_low == pytest.approx(result.ci_low, rel=1e-8, abs=1e-12)
+        assert fit["arm"].p_value == pytest.approx(result.p_value, rel=1e-7, abs=1e-12)
 
 
 def test_a_categorical_covariate_fits(study) -> None:

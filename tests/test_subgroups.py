@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from plan_reference import ols_bias_reduced, t_ci, t_p
 
 from kitbag_analysis.analysis.outcomes import SUBGROUPS
 from kitbag_analysis.analysis.whatworks.subgroups import fit_subgroup
@@ -30,17 +31,19 @@ def test_fallback_model_is_ols_with_the_interaction() -> None:
     frame, s = frame_with_subgroup(team_sd=0.0, seed=1)
     result = fit_subgroup(frame, s, ["baseline"], None, SUBGROUPS["looked_after"])
     assert result.model == "ols_cluster_robust"
-    codes = pd.factorize(frame["team_id"], sort=True)[0]
-    ols = smf.ols("y ~ arm + baseline + s + arm:s", frame).fit(cov_type="cluster", cov_kwds={"groups": codes})
-    assert result.estimate == pytest.approx(ols.params["arm:s"], rel=1e-10)
-    assert result.se == pytest.approx(ols.bse["arm:s"], rel=1e-10)
+    X = smf.ols("y ~ arm + baseline + s + arm:s", frame).exog  # const, arm, baseline, s, arm:s
+    beta, v = ols_bias_reduced(X, frame["y"].to_numpy(float), frame["team_id"].to_numpy())
+    df = frame["team_id"].nunique() - 2  # 16 teams, one LA: 14
+    assert result.df == df == 14
+    assert result.estimate == pytest.approx(beta[4], rel=1e-10)
+    assert result.se == pytest.approx(np.sqrt(v[4, 4]), rel=1e-8)
+    assert result.p_value == pytest.approx(t_p(beta[4], np.sqrt(v[4, 4]), df), rel=1e-7)
     cla, other = result.levels["cla"], result.levels["other"]
-    assert other.estimate == pytest.approx(ols.params["arm"], rel=1e-10)
-    assert cla.estimate == pytest.approx(ols.params["arm"] + ols.params["arm:s"], rel=1e-10)
-    v = ols.cov_params()
-    se = np.sqrt(v.loc["arm", "arm"] + v.loc["arm:s", "arm:s"] + 2 * v.loc["arm", "arm:s"])
-    assert cla.se == pytest.approx(se, rel=1e-10)
-    assert cla.ci_low == pytest.approx(cla.estimate - 1.959964 * se, rel=1e-10)
+    assert other.estimate == pytest.approx(beta[1], rel=1e-10)
+    assert cla.estimate == pytest.approx(beta[1] + beta[4], rel=1e-10)
+    se = np.sqrt(v[1, 1] + v[4, 4] + 2 * v[1, 4])
+    assert cla.se == pytest.approx(se, rel=1e-8)
+    assert (cla.ci_low, cla.ci_high) == pytest.approx(t_ci(beta[1] + beta[4], se, df), rel=1e-8)
 
 
 def test_mixed_model_level_effects_from_the_covariance() -> None:
@@ -50,9 +53,8 @@ def test_mixed_model_level_effects_from_the_covariance() -> None:
     yes, other = result.levels["yes"], result.levels["other"]
     assert yes.estimate == pytest.approx(other.estimate + result.estimate, rel=1e-10)
     assert yes.se > other.se  # fewer in the first level
-    assert result.p_value == pytest.approx(
-        2 * (1 - __import__("scipy").stats.norm.cdf(abs(result.estimate / result.se)))
-    )
+    assert result.p_value == pytest.approx(t_p(result.estimate, result.se, frame["team_id"].nunique() - 2))
+    assert (yes.ci_low, yes.ci_high) == pytest.approx(t_ci(yes.estimate, yes.se, result.df))
 
 
 def test_small_level_not_estimable_but_interaction_reported() -> None:

@@ -113,3 +113,23 @@ def test_partial_uptake_is_a_team_property() -> None:
     follow = m.loc[(m["wave"] == "followup") & (m["arm"] == "kitbag")]
     used = follow["kitbag_use"].isin(["sometimes", "often"]).groupby(follow["team_id"]).mean()
     assert set(used.unique()) <= {0.0, 1.0} and 0 < used.mean() < 1
+
+
+def test_the_real_trials_shape() -> None:
+    """teams / practitioners / carers give the real trial's shape (benchmarks/simulation.py):
+    teams shared between the LAs in LA_DESIGN's proportions, each with at least 2 per arm."""
+    from kitbag_analysis.synthetic.generate import LA_DESIGN, teams_per_la
+
+    assert teams_per_la(None) == {slug: d[1] for slug, d in LA_DESIGN.items()}
+    # 24 teams in 12:14:18:16 -> 4.8, 5.6, 7.2, 6.4 -> floors 4, 5, 7, 6 (22), the two largest
+    # remainders (0.8 Bexley, 0.6 Haringey) take one each
+    assert teams_per_la(24) == {"bexley": 5, "haringey": 6, "oxfordshire": 7, "warwickshire": 6}
+    files, _ = generate(SynthSpec(children=1100, seed=5, teams=31, practitioners=180, carers=290))
+    teams = files["teams"]
+    assert len(teams) == 31 and teams.groupby("local_authority")["arm"].value_counts().min() >= 2
+    assert len(files["practitioners"]) == 180 and len(files["carers"]) == 290
+    assert set(files["practitioners"]["team_id"]) <= set(teams["team_id"])
+    base, _ = generate(SynthSpec(children=600, seed=9))
+    same, _ = generate(SynthSpec(children=600, seed=9, teams=None, practitioners=None, carers=None))
+    for name in base:
+        pd.testing.assert_frame_equal(base[name], same[name])

@@ -57,9 +57,9 @@ STAGES = {
 
 MODELS = {
     "mixedlm": "Linear mixed model (team random intercept, REML)",
-    "ols_cluster_robust": "Linear regression, team-clustered SEs",
-    "poisson_glm_cluster": "Poisson regression, team-clustered SEs",
-    "logistic_glm_cluster": "Logistic regression, team-clustered SEs",
+    "ols_cluster_robust": "Linear regression, bias-reduced team-clustered SEs",
+    "poisson_glm_cluster": "Poisson regression, bias-reduced team-clustered SEs",
+    "logistic_glm_cluster": "Logistic regression, bias-reduced team-clustered SEs",
 }
 
 WAVES = {"baseline": "Baseline", "followup": "Follow-up"}

@@ -7,10 +7,16 @@ profiled out), evaluated in closed form from per-team sums (`TeamSums`, tested e
 statsmodels' own evaluation); a log grid over γ refined by a bounded Brent search finds its
 maximum, which is compared with the value at τ² = 0. The SE of the arm coefficient is the
 model-based one, √ diag σ̂²(XᵀĤ⁻¹X)⁻¹ with Ĥ = I + γ̂ZZᵀ inverted per team in closed form.
-At the boundary, or with an ICC below 0.001, OLS with team-clustered SEs is used instead.
+At the boundary, or with an ICC below 0.001, OLS with the bias-reduced team-clustered SE is used
+instead.
 
-Count outcomes: Poisson GLM with log(exposure) offset; binary: logistic GLM; both with
-team-clustered (sandwich) SEs and statsmodels' default small-sample correction.
+Count outcomes: Poisson GLM with log(exposure) offset; binary: logistic GLM.
+
+Small-sample inference (the revised §4): every team-clustered SE is the bias-reduced sandwich of
+Mancl and DeRouen (`clustered`: statsmodels' `GEE`, independence working correlation, the model's
+family, link and offset, ``groups`` = team, ``fit(cov_type="bias_reduced")``), and every CI and
+p-value is from the t distribution with the between-within degrees of freedom df = J − g₂ − 2
+(`between_within_df`: J teams with an analysed participant in the model's rows, g₂ its LA terms).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from scipy import optimize, stats
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-Z95 = 1.959964  # the plan's Wald multiplier
+LEVEL = 0.95  # every interval of the plan is a 95% interval
 MIN_TEAMS_PER_ARM = 2
 MIN_PARTICIPANTS_PER_ARM = 10
 ICC_FLOOR = 0.001
@@ -36,14 +42,48 @@ class NotEstimable(Exception):
     """The plan's not-estimable rules, or a model that cannot be fitted; carries the reason."""
 
 
-@dataclass
+LA_TERM = "local_authority["  # how `design` names an LA dummy
+LA_FORMULA_TERM = "C(local_authority)["  # how a formula's LA dummy is named (`refit`)
+
+
+def is_la_term(column: str) -> bool:
+    """Whether a design column is a local-authority dummy (of `design` or of a formula)."""
+    return column.startswith((LA_TERM, LA_FORMULA_TERM))
+
+
+def between_within_df(frame: pd.DataFrame, X: pd.DataFrame) -> int:
+    """§4's df = J − g₂ − 2: J teams with an analysed participant in ``frame`` (the model's rows),
+    g₂ the LA terms of the design ``X`` (LAs present − 1 in `all`, 0 in one LA)."""
+    g2 = sum(is_la_term(str(c)) for c in X.columns)
+    return int(frame["team_id"].nunique()) - g2 - 2
+
+
+def t_critical(df: float) -> float:
+    """t₀.₉₇₅(df): the multiplier of every 95% interval."""
+    return float(stats.t.ppf(1 - (1 - LEVEL) / 2, df))
+
+
+def t_interval(estimate: float, se: float, df: float) -> tuple[float, float]:
+    """estimate ± t₀.₉₇₅(df) × SE."""
+    half = t_critical(df) * se
+    return estimate - half, estimate + half
+
+
+def t_p_value(estimate: float, se: float, df: float) -> float:
+    """Two-sided p = 2 P(T_df > |estimate / SE|)."""
+    return float(2 * stats.t.sf(abs(estimate / se), df))
+
+
+@dataclass(frozen=True)
 class Fit:
-    """What a model reports about the arm coefficient (on the model scale)."""
+    """What a model reports about the arm coefficient (on the model scale), with the df its CI
+    and p-value use (§4: J − g₂ − 2) and its residual df (n − p, the disclosure rule of §6)."""
 
     model: str
     estimate: float
     se: float
     df_resid: float
+    df: float
     icc: float | None = None
     variance: dict[str, float] = field(default_factory=dict)
     gamma: float = 0.0  # continuous: γ̂ = τ²/σ² at the REML maximum (0 under the fallback)
@@ -57,11 +97,11 @@ class Fit:
 
     @property
     def ci(self) -> tuple[float, float]:
-        return self.estimate - Z95 * self.se, self.estimate + Z95 * self.se
+        return t_interval(self.estimate, self.se, self.df)
 
     @property
     def p_value(self) -> float:
-        return float(2 * stats.norm.sf(abs(self.estimate / self.se)))
+        return t_p_value(self.estimate, self.se, self.df)
 
 
 def design(frame: pd.DataFrame, covariates: list[str], la_levels: list[str] | None) -> pd.DataFrame:
@@ -78,7 +118,7 @@ def design(frame: pd.DataFrame, covariates: list[str], la_levels: list[str] | No
     if la_levels:
         present = [la for la in la_levels if (frame["local_authority"] == la).any()]
         for la in present[1:]:
-            cols[f"local_authority[{la}]"] = (frame["local_authority"] == la).to_numpy(float)
+            cols[f"{LA_TERM}{la}]"] = (frame["local_authority"] == la).to_numpy(float)
     return pd.DataFrame(cols, index=frame.index)
 
 
@@ -170,10 +210,66 @@ def gls_at(y: np.ndarray, X: np.ndarray, codes: np.ndarray, gamma: float) -> dic
     return {"beta": beta, "sigma2": sigma2, "cov": sigma2 * np.linalg.inv(a)}
 
 
+def team_codes(frame: pd.DataFrame) -> np.ndarray:
+    """Team codes 0..J-1 (teams in id order) of the model's rows."""
+    return pd.factorize(frame["team_id"], sort=True)[0]
+
+
+def inference_df(frame: pd.DataFrame, X: pd.DataFrame) -> int:
+    """`between_within_df`, refused below 1: a t interval needs a degree of freedom."""
+    df = between_within_df(frame, X)
+    if df < 1:
+        raise NotEstimable(f"no degrees of freedom left for the t interval (J − g₂ − 2 = {df})")
+    return df
+
+
+@dataclass(frozen=True)
+class Clustered:
+    """A GLM (or OLS) fitted with the bias-reduced team-clustered covariance."""
+
+    params: pd.Series
+    cov: pd.DataFrame
+    fitted: np.ndarray  # the fitted means
+
+    @property
+    def bse(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov)), index=self.params.index)
+
+
+def clustered(
+    y: np.ndarray,
+    X: pd.DataFrame,
+    codes: np.ndarray,
+    family: sm.families.Family,
+    offset: np.ndarray | None = None,
+) -> Clustered:
+    """§4's team-clustered fit: statsmodels' `GEE` with an independence working correlation, the
+    model's family (canonical link) and offset, ``groups`` = team, ``fit(cov_type="bias_reduced")``
+    (Mancl and DeRouen's sandwich); its estimates are the GLM's (OLS's for the Gaussian family).
+    A model that separates, does not converge or whose sandwich is singular is not estimable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            glm = sm.GLM(y, X, family=family, offset=offset).fit()  # separation and convergence checked here
+            gee = sm.GEE(y, X, groups=codes, family=family, offset=offset, cov_struct=sm.cov_struct.Independence())
+            result = gee.fit(start_params=glm.params.to_numpy(), cov_type="bias_reduced")
+        except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as exc:
+            raise NotEstimable(f"the model could not be fitted ({type(exc).__name__})") from exc
+    cov = np.asarray(result.cov_params(), float)
+    params = pd.Series(np.asarray(result.params, float), index=X.columns)
+    if not (np.isfinite(params).all() and np.isfinite(cov).all()):
+        raise NotEstimable("the model gave no finite estimate")
+    return Clustered(params, pd.DataFrame(cov, index=X.columns, columns=X.columns), np.asarray(result.fittedvalues))
+
+
 def fit_continuous(frame: pd.DataFrame, X: pd.DataFrame) -> Fit:
-    """Linear mixed model (REML, global maximum) or the OLS cluster-robust fallback."""
+    """Linear mixed model (REML, global maximum) or the OLS fallback with the bias-reduced
+    team-clustered SE; CI and p from t with §4's df."""
     y = frame["y"].to_numpy(float)
-    codes = pd.factorize(frame["team_id"], sort=True)[0]
+    codes = team_codes(frame)
+    df = inference_df(frame, X)
+    df_resid = float(len(y) - X.shape[1])
     gamma, _, _ = reml_maximum(y, X.to_numpy(), codes)
     arm = list(X.columns).index("arm")
     icc = gamma / (1.0 + gamma)
@@ -183,50 +279,53 @@ def fit_continuous(frame: pd.DataFrame, X: pd.DataFrame) -> Fit:
             model="mixedlm",
             estimate=float(gls["beta"][arm]),
             se=float(np.sqrt(gls["cov"][arm, arm])),
-            df_resid=float(len(y) - X.shape[1]),
+            df_resid=df_resid,
+            df=df,
             icc=float(icc),
             variance={"team": float(gamma * gls["sigma2"]), "residual": float(gls["sigma2"])},
             gamma=float(gamma),
             params=pd.Series(gls["beta"], index=X.columns),
             cov=pd.DataFrame(gls["cov"], index=X.columns, columns=X.columns),
         )
-    ols = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    ols = clustered(y, X, codes, sm.families.Gaussian())
+    resid = y - ols.fitted
     return Fit(
         model="ols_cluster_robust",
         estimate=float(ols.params["arm"]),
         se=float(ols.bse["arm"]),
-        df_resid=float(ols.df_resid),
+        df_resid=df_resid,
+        df=df,
         icc=None,
-        variance={"team": 0.0, "residual": float(ols.scale)},
-        params=ols.params.astype(float),
-        cov=ols.cov_params().astype(float),
+        variance={"team": 0.0, "residual": float(resid @ resid / df_resid)},
+        params=ols.params,
+        cov=ols.cov,
     )
 
 
+GLM_MODELS = {"count": "poisson_glm_cluster", "binary": "logistic_glm_cluster"}
+
+
 def fit_glm(frame: pd.DataFrame, X: pd.DataFrame, kind: str) -> Fit:
-    """Poisson (count, log-exposure offset) or logistic (binary) GLM, team-clustered SEs."""
-    codes = pd.factorize(frame["team_id"], sort=True)[0]
+    """Poisson (count, log-exposure offset) or logistic (binary) GLM with the bias-reduced
+    team-clustered SE; CI and p from t with §4's df."""
+    df = inference_df(frame, X)
     if kind == "count":
-        family, offset, name = (
-            sm.families.Poisson(),
-            np.log(frame["exposure"].to_numpy(float)),
-            "poisson_glm_cluster",
-        )
+        family, offset = sm.families.Poisson(), np.log(frame["exposure"].to_numpy(float))
     else:
-        family, offset, name = sm.families.Binomial(), None, "logistic_glm_cluster"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PerfectSeparationWarning)
-        warnings.simplefilter("error", ConvergenceWarning)
-        try:
-            result = sm.GLM(frame["y"].to_numpy(float), X, family=family, offset=offset).fit(
-                cov_type="cluster", cov_kwds={"groups": codes}
-            )
-        except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as exc:
-            raise NotEstimable(f"the model could not be fitted ({type(exc).__name__})") from exc
+        family, offset = sm.families.Binomial(), None
+    result = clustered(frame["y"].to_numpy(float), X, team_codes(frame), family, offset)
     estimate, se = float(result.params["arm"]), float(result.bse["arm"])
     if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
         raise NotEstimable("the model gave no finite estimate for arm")
-    return Fit(model=name, estimate=estimate, se=se, df_resid=float(result.df_resid))
+    return Fit(
+        model=GLM_MODELS[kind],
+        estimate=estimate,
+        se=se,
+        df_resid=float(len(frame) - X.shape[1]),
+        df=df,
+        params=result.params,
+        cov=result.cov,
+    )
 
 
 def check_estimable(frame: pd.DataFrame) -> None:

@@ -3,9 +3,11 @@
 `refit(study, unit, outcome, formula)` builds the outcome's analysis frame (analysis-plan.md §3:
 who is analysed, y, baseline, exposure) joined with the participants' own columns (gender,
 ethnicity, disability, uasc, legal_status, role, carer_type, ...), turns a statsmodels/patsy
-formula over it into a design, and fits it with the same machinery as §4: REML at the global
-maximum with model-based SEs (or the OLS cluster-robust fallback) for scores, the clustered
-Poisson or logistic GLM for counts and the binary outcome. The plan's own formula reproduces
+formula over it into a design, and fits it with §4's own fits (`fit_continuous`, `fit_glm`):
+REML at the global maximum with model-based SEs (or the OLS fallback with the bias-reduced
+team-clustered SE) for scores, the Poisson or logistic GLM with the bias-reduced team-clustered
+SE for counts and the binary outcome; every CI and p from t with §4's df (J − g₂ − 2, g₂ the
+formula's local-authority terms). The plan's own formula reproduces
 `analyse`: `y ~ arm + baseline` in one LA, `+ C(local_authority)` in `all`, `+ C(carer_type)` for
 carers; counts take no baseline.
 """
@@ -14,13 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from patsy import dmatrices
-from scipy import stats
 
-from kitbag_analysis.analysis.models import ICC_FLOOR, Z95, gls_at, reml_maximum
+from kitbag_analysis.analysis.models import Fit, fit_continuous, fit_glm, t_interval, t_p_value
 from kitbag_analysis.analysis.outcomes import POPULATIONS, analysis_frame, outcome_named
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import ALL, restrict
@@ -28,12 +27,14 @@ from kitbag_analysis.study.units import ALL, restrict
 
 @dataclass
 class Refit:
-    """A refitted model: every coefficient with its SE, 95% CI and p, and the variance split."""
+    """A refitted model: every coefficient with its SE, 95% CI and p (t with ``df``), and the
+    variance split."""
 
     outcome: str
     formula: str
     model: str
     n: int
+    df: float  # §4's J − g₂ − 2, of every CI and p-value in the table
     coefficients: pd.DataFrame  # term, estimate, se, ci_low, ci_high, p_value
     icc: float | None = None
 
@@ -72,37 +73,19 @@ def refit(study: Study, unit: str, outcome: str, formula: str | None = None) -> 
     # the intercept, then numeric terms, then categories: the plan's formula gives §4's design exactly
     order = sorted(X.columns, key=lambda c: (c != "Intercept", c.startswith("C(")))
     X = pd.DataFrame({c: X[c].to_numpy(float) for c in order}, index=X.index)  # laid out as models.design lays it
-    rows = data.loc[X.index]
-    codes = pd.factorize(rows["team_id"], sort=True)[0]
-    y = y.iloc[:, 0].to_numpy(float)
-    if o.kind == "continuous":
-        gamma, _, _ = reml_maximum(y, X.to_numpy(), codes)
-        icc = gamma / (1 + gamma)
-        if gamma > 0 and icc >= ICC_FLOOR:
-            gls = gls_at(y, X.to_numpy(), codes, gamma)
-            table = _table(X.columns, gls["beta"], np.sqrt(np.diag(gls["cov"])))
-            return Refit(outcome, formula, "mixedlm", len(y), table, float(icc))
-        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": codes})
-        return Refit(outcome, formula, "ols_cluster_robust", len(y), _table(X.columns, fit.params, fit.bse))
-    family = sm.families.Poisson() if o.kind == "count" else sm.families.Binomial()
-    offset = np.log(rows["exposure"].to_numpy(float)) if o.kind == "count" else None
-    fit = sm.GLM(y, X, family=family, offset=offset).fit(cov_type="cluster", cov_kwds={"groups": codes})
-    name = "poisson_glm_cluster" if o.kind == "count" else "logistic_glm_cluster"
-    return Refit(outcome, formula, name, len(y), _table(X.columns, fit.params, fit.bse))
+    rows = data.loc[X.index].assign(y=y.iloc[:, 0].to_numpy(float))
+    fit = fit_continuous(rows, X) if o.kind == "continuous" else fit_glm(rows, X, o.kind)
+    return Refit(outcome, formula, fit.model, len(rows), fit.df, _table(fit), fit.icc)
 
 
-def _table(terms, beta, se) -> pd.DataFrame:  # noqa: ANN001
-    beta, se = np.asarray(beta, float), np.asarray(se, float)
-    return pd.DataFrame(
-        {
-            "term": list(terms),
-            "estimate": beta,
-            "se": se,
-            "ci_low": beta - Z95 * se,
-            "ci_high": beta + Z95 * se,
-            "p_value": 2 * stats.norm.sf(np.abs(beta / se)),
-        }
-    )
+def _table(fit: Fit) -> pd.DataFrame:
+    """Every coefficient of ``fit`` with its SE, t-based 95% CI and p."""
+    rows = []
+    for term in fit.params.index:
+        b, se = fit.combination({term: 1.0})
+        lo, hi = t_interval(b, se, fit.df)
+        rows.append((term, b, se, lo, hi, t_p_value(b, se, fit.df)))
+    return pd.DataFrame(rows, columns=["term", "estimate", "se", "ci_low", "ci_high", "p_value"])
 
 
 __all__ = ["Refit", "plan_formula", "refit", "refit_frame"]

@@ -85,7 +85,13 @@ class OutcomeResult:
         return self.fit.p_value if self.fit else None
 
     @property
+    def df(self) -> float | None:
+        """The degrees of freedom of the CI and p-value (§4: J − g₂ − 2)."""
+        return self.fit.df if self.fit else None
+
+    @property
     def df_resid(self) -> float | None:
+        """The model's residual df, n − p (the disclosure rule of §6)."""
         return self.fit.df_resid if self.fit else None
 
     @property
@@ -123,6 +129,7 @@ class OutcomeResult:
             ci_high=self.ci_high,
             p_value=self.p_value,
             effect=self.effect.to_json() if self.effect else None,
+            df=self.df,
             df_resid=self.df_resid,
         )
         if self.kind == "continuous":

@@ -200,6 +200,7 @@ def effectiveness(results: tuple[OutcomeResult, ...]) -> pd.DataFrame:
                 "p_value": r.p_value,
                 "model": r.model,
                 "icc": r.icc,
+                "df": r.df,
                 "df_resid": r.df_resid,
                 "reason": r.reason or "",
             }

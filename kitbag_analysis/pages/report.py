@@ -19,7 +19,6 @@ from kitbag_analysis.analysis.models import (
     LOG10_GAMMA_GRID,
     MIN_PARTICIPANTS_PER_ARM,
     MIN_TEAMS_PER_ARM,
-    Z95,
 )
 from kitbag_analysis.analysis.names import EXCLUDED_TABLE, FLOW, SUMMARY
 from kitbag_analysis.analysis.outcomes import OUTCOMES
@@ -493,9 +492,10 @@ def methods_html(report: Report) -> str:
         ("irr", "incidence rate ratio"),
         ("odds_ratio", "odds ratio"),
         ("mixedlm", "linear mixed model"),
-        ("ols_cluster_robust", "OLS with team-clustered SEs"),
-        ("poisson_glm_cluster", "Poisson GLM with team-clustered SEs"),
-        ("logistic_glm_cluster", "logistic GLM with team-clustered SEs"),
+        ("ols_cluster_robust", "OLS with bias-reduced team-clustered SEs"),
+        ("poisson_glm_cluster", "Poisson GLM with bias-reduced team-clustered SEs"),
+        ("logistic_glm_cluster", "logistic GLM with bias-reduced team-clustered SEs"),
+        ("df", "degrees of freedom of the t intervals and p-values (J − g₂ − 2)"),
         (SUPPRESSED, "suppressed by disclosure control"),
     ]
     pattern = getattr(report, "pattern", None)  # (the methods text of a page without a run's pattern)
@@ -513,7 +513,9 @@ def methods_html(report: Report) -> str:
         la_terms="fixed effects for local authority (the randomisation strata)"
         if report.unit == ALL
         else "no local-authority terms (a single authority)",
-        z95=Z95,
+        g2_words="the local-authority terms (the authorities present less one)"
+        if report.unit == ALL
+        else "0 (no local-authority terms)",
         min_teams=MIN_TEAMS_PER_ARM,
         min_participants=MIN_PARTICIPANTS_PER_ARM,
         threshold=s.sdc_threshold,
@@ -556,6 +558,7 @@ def _whatworks_methods(report: Report) -> dict[str, Any]:
         "min_difference": f"{float(compliance.MIN_COMPLIANCE_DIFFERENCE):g}",
         "missing_limit": f"{missing_data.MISSING_SHARE_LIMIT:.0%}",
         "m": missing_data.MI_IMPUTATIONS,
+        "donors": missing_data.MI_DONORS,
         "mi_seed": missing_data.MI_SEED,
         "burn_in": missing_data.MI_BURN_IN,
         "skip_plus_one": missing_data.MI_SKIP + 1,

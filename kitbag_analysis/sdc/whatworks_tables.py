@@ -237,8 +237,8 @@ def missing_data_table(results: Iterable[OutcomeResult], pub: Publisher, publish
         tuple(rows),
         note="Missing % = share of included participants not analysed. Where it exceeds "
         f"{MISSING_SHARE_LIMIT:.0%}: a logistic model of "
-        "missing follow-up on arm and baseline score (team-clustered SEs), and the primary model refitted on "
-        "imputed data sets, pooled by Rubin's rules.",
+        "missing follow-up on arm and baseline score (bias-reduced team-clustered SEs), and the primary model "
+        "refitted on imputed data sets, pooled by Rubin's rules.",
     )
 
 

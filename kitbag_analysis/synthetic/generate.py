@@ -91,6 +91,12 @@ class SynthSpec:
     # per LA slug: the chance a Kitbags-arm practitioner or carer answers sometimes/often at follow-up
     # (`kitbag synth --uptake bexley=0.2`: interim monitoring's red ratings, analysis-plan.md §8)
     la_uptake: tuple[tuple[str, float], ...] = ()
+    # the trial's shape (benchmarks/simulation.py: the real trial had about 32 teams, 180
+    # practitioners, 290 carers); None keeps the defaults: LA_DESIGN's 60 teams, 6-10
+    # practitioners per team, carers a fifth of the children
+    teams: int | None = None  # in all, shared between the LAs in LA_DESIGN's proportions
+    practitioners: int | None = None  # in all, placed in teams as children are
+    carers: int | None = None
 
 
 MISSINGNESS = ("mcar", "mar")
@@ -173,11 +179,13 @@ class _Generator:
             raise ValueError(f"missing must be one of {MISSINGNESS}")
         if not 0 < spec.uptake <= 1:
             raise ValueError("uptake must be in (0, 1]")
+        self.teams_per_la = teams_per_la(spec.teams)
 
     # -- teams ------------------------------------------------------------------------------
     def teams(self) -> pd.DataFrame:
         rows = []
-        for slug, (prefix, n_teams, date, _share) in LA_DESIGN.items():
+        for slug, (prefix, _teams, date, _share) in LA_DESIGN.items():
+            n_teams = self.teams_per_la[slug]
             arms = np.array(["kitbag", "control"] * (n_teams // 2) + ["kitbag"] * (n_teams % 2))
             self.rng.shuffle(arms)
             for k in range(n_teams):
@@ -407,8 +415,12 @@ class _Generator:
 
     def practitioners(self, teams: pd.DataFrame) -> dict[str, pd.DataFrame]:
         rng = self.rng
-        per_team = rng.integers(6, 11, len(teams))
-        staff = teams.loc[teams.index.repeat(per_team)].reset_index(drop=True)
+        if self.spec.practitioners is None:
+            per_team = rng.integers(6, 11, len(teams))
+            staff = teams.loc[teams.index.repeat(per_team)].reset_index(drop=True)
+        else:
+            staff = self._allocate(teams, self.spec.practitioners).sort_values("team_id", kind="stable")
+            staff = staff.reset_index(drop=True)
         n = len(staff)
         staff["practitioner_id"] = _hex_ids(rng, "P", n)
         staff["role"] = rng.choice(["social_worker", "family_support_worker"], n, p=[0.75, 0.25])
@@ -485,7 +497,7 @@ class _Generator:
     # -- carers -----------------------------------------------------------------------------
     def carers(self, teams: pd.DataFrame) -> dict[str, pd.DataFrame]:
         rng = self.rng
-        n = max(int(self.spec.children * 0.2), 20)
+        n = max(int(self.spec.children * 0.2), 20) if self.spec.carers is None else self.spec.carers
         carers = self._allocate(teams, n)
         carers["carer_id"] = _hex_ids(rng, "F", n)
         kinship = rng.random(n) < 0.3
@@ -550,6 +562,24 @@ class _Generator:
         consent = consent.sample(frac=1.0, random_state=int(rng.integers(0, 2**31)))
         consent["status_changed_on"] = _iso(consent["status_changed_on"]).to_numpy()
         return consent.reset_index(drop=True)
+
+
+def teams_per_la(total: int | None) -> dict[str, int]:
+    """Teams per LA: LA_DESIGN's, or ``total`` shared in its proportions (largest remainders,
+    at least 4 per LA so that each randomises at least 2 teams to each arm)."""
+    design = {slug: d[1] for slug, d in LA_DESIGN.items()}
+    if total is None:
+        return design
+    if total < 4 * len(design):
+        raise ValueError(f"teams must be at least {4 * len(design)} (4 per local authority)")
+    exact = pd.Series(design, dtype=float) * total / sum(design.values())
+    counts = np.floor(exact).astype(int)
+    left = total - int(counts.sum())
+    counts[(exact - counts).sort_values(ascending=False, kind="stable").index[:left]] += 1
+    counts = counts.clip(lower=4)
+    while counts.sum() > total:  # the floor of 4 took teams from elsewhere: the largest gives one back
+        counts[counts.idxmax()] -= 1
+    return {slug: int(n) for slug, n in counts.items()}
 
 
 def _position_in_group(counts: np.ndarray) -> np.ndarray:

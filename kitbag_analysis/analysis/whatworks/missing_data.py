@@ -3,19 +3,20 @@
 ``missing_share`` = 1 − analysed / included. Where it exceeds ``MISSING_SHARE_LIMIT``:
 
 (a) the missingness model: a logistic GLM of "follow-up score missing" on arm + baseline score
-    [+ LA] among included participants with a baseline score, team-clustered SEs, odds ratios;
-(b) multiple imputation: chained equations (statsmodels' `MICEData`, predictive mean matching)
-    over the follow-up and baseline scores, with arm, the LA dummies and the team's mean
-    observed baseline score as predictors; ``MI_IMPUTATIONS`` data sets drawn from one seeded
-    generator (``MI_BURN_IN`` cycles, then ``MI_SKIP`` + 1 cycles between data sets, as
-    statsmodels' `MICE.fit`); M1 refitted on each by §4 and pooled by Rubin's rules with
-    Barnard–Rubin degrees of freedom and a t-based CI.
+    [+ LA] among included participants with a baseline score, with §4's bias-reduced
+    team-clustered SEs and t-based CIs and p-values (df = J − g₂ − 2 of its rows), odds ratios;
+(b) multiple imputation: chained equations (statsmodels' `MICEData`, predictive mean matching
+    from the ``MI_DONORS`` nearest donors, as R's `mice`) over the follow-up and baseline scores,
+    with arm, the LA dummies and the team's mean observed baseline score as predictors;
+    ``MI_IMPUTATIONS`` data sets drawn from one seeded generator (``MI_BURN_IN`` cycles, then
+    ``MI_SKIP`` + 1 cycles between data sets, as statsmodels' `MICE.fit`); M1 refitted on each by
+    §4 and pooled by Rubin's rules with Barnard–Rubin degrees of freedom (complete-data df: §4's
+    J − g₂ − 2 of the included rows) and a t-based CI.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,15 +25,24 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 from statsmodels.imputation.mice import MICEData
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-from kitbag_analysis.analysis.models import Z95, design, fit_continuous
+from kitbag_analysis.analysis.models import (
+    NotEstimable,
+    between_within_df,
+    clustered,
+    design,
+    fit_continuous,
+    t_critical,
+    t_p_value,
+    team_codes,
+)
 
 MISSING_SHARE_LIMIT = 0.05
 MI_IMPUTATIONS = 20
 MI_SEED = 20210423
 MI_BURN_IN = 10
 MI_SKIP = 3
+MI_DONORS = 5  # predictive mean matching's donors (`MICEData(k_pmm=...)`; statsmodels' default is 20)
 TEAM_MEAN = "team_mean_baseline"
 
 
@@ -70,7 +80,7 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> P
     return Pooled(q_bar, math.sqrt(t), float(nu), q_bar - half, q_bar + half, m, u_bar, b)
 
 
-MAX_LOG_ODDS = 15.0  # |log odds ratio| + 1.96 SE beyond this: (quasi-)separation, not an estimate
+MAX_LOG_ODDS = 15.0  # |log odds ratio| + t₀.₉₇₅ SE beyond this: (quasi-)separation, not an estimate
 
 
 class Separation(Exception):
@@ -123,21 +133,21 @@ def missingness_model(included: pd.DataFrame, la_levels: list[str] | None) -> tu
     participants with a baseline score, and the model's residual df."""
     frame = included.loc[included["baseline"].notna()]
     X = design(frame, ["baseline"], la_levels)
+    df = between_within_df(frame, X)
+    if df < 1:
+        raise NotEstimable(f"no degrees of freedom left for the t interval (J − g₂ − 2 = {df})")
     z = frame["y"].isna().to_numpy(float)
-    codes = pd.factorize(frame["team_id"], sort=True)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PerfectSeparationWarning)
-        warnings.simplefilter("error", ConvergenceWarning)
-        result = sm.GLM(z, X, family=sm.families.Binomial()).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    result = clustered(z, X, team_codes(frame), sm.families.Binomial())
+    multiplier = t_critical(df)
     out = {}
     for term in X.columns.drop("const"):
         b, se = float(result.params[term]), float(result.bse[term])
-        if not (np.isfinite(b) and np.isfinite(se) and abs(b) + Z95 * se < MAX_LOG_ODDS):
+        if not (np.isfinite(b) and np.isfinite(se) and abs(b) + multiplier * se < MAX_LOG_ODDS):
             raise Separation(term)
         out[term] = OddsRatio(
-            math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se), float(2 * stats.norm.sf(abs(b / se)))
+            math.exp(b), math.exp(b - multiplier * se), math.exp(b + multiplier * se), t_p_value(b, se, df)
         )
-    return out, float(result.df_resid)
+    return out, float(len(frame) - X.shape[1])
 
 
 class _OLS:
@@ -219,7 +229,7 @@ def multiple_imputation(
 ) -> Pooled:
     """MI of y and baseline by chained equations, M1 refitted on each completed data set by §4."""
     included = included.reset_index(drop=True)
-    chain = ChainedEquations(imputation_data(included, la_levels), rng=np.random.default_rng(seed))
+    chain = ChainedEquations(imputation_data(included, la_levels), k_pmm=MI_DONORS, rng=np.random.default_rng(seed))
     chain.update_all(MI_BURN_IN)
     X = design(included.assign(baseline=0.0), covariates, la_levels)  # the baseline column is set per data set
     estimates, variances = [], []
@@ -229,7 +239,7 @@ def multiple_imputation(
         fit = fit_continuous(completed, X.assign(baseline=completed["baseline"].to_numpy()))
         estimates.append(fit.estimate)
         variances.append(fit.se**2)
-    return rubin(np.array(estimates), np.array(variances), float(len(included) - X.shape[1]))
+    return rubin(np.array(estimates), np.array(variances), float(between_within_df(included, X)))
 
 
 def missing_data(
@@ -253,13 +263,14 @@ def missing_data(
             None,
             "the missingness model separates (a group with nobody or everybody missing)",
         )
-    except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError) as exc:
-        model, df_resid, reason = None, None, f"the missingness model could not be fitted ({type(exc).__name__})"
+    except NotEstimable as exc:
+        model, df_resid, reason = None, None, f"the missingness model is not estimable: {exc}"
     pooled = multiple_imputation(included, covariates, la_levels)
     return MissingData(share, model, df_resid, reason, pooled, complete_case)
 
 
 __all__ = [
+    "MI_DONORS",
     "MI_IMPUTATIONS",
     "MISSING_SHARE_LIMIT",
     "MissingData",

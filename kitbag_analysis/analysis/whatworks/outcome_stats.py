@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from kitbag_analysis.analysis.models import Fit, gls_at, reml_maximum
+from kitbag_analysis.analysis.models import Fit, gls_at, is_la_term, reml_maximum
 from kitbag_analysis.analysis.outcomes import POPULATIONS, Outcome, outcome_frame
 from kitbag_analysis.analysis.whatworks.compliance import Cace, cace
 from kitbag_analysis.analysis.whatworks.missing_data import MissingData, missing_data
@@ -116,9 +116,6 @@ def _clamp(x: float) -> float:
     return float(min(max(x, 0.0), 1.0)) if math.isfinite(x) else 0.0
 
 
-LA_TERM = "local_authority["
-
-
 @dataclass(frozen=True)
 class Unconditional:
     """M0 of §7.1: y ~ arm [+ LA] + (1|team), REML at the global maximum, on M1's rows."""
@@ -141,7 +138,7 @@ def unconditional(frame: pd.DataFrame, X: pd.DataFrame) -> Unconditional:
     """Fit M0 on the analysed frame: M1's design without baseline and carer_type."""
     codes = pd.factorize(frame["team_id"], sort=True)[0]
     y = frame["y"].to_numpy(float)
-    x0 = X[[c for c in X.columns if c in ("const", "arm") or c.startswith(LA_TERM)]].to_numpy()
+    x0 = X[[c for c in X.columns if c in ("const", "arm") or is_la_term(c)]].to_numpy()
     gamma0, _, _ = reml_maximum(y, x0, codes)
     sigma2_0 = gls_at(y, x0, codes, gamma0)["sigma2"]
     return Unconditional(gamma0 * sigma2_0, sigma2_0)
@@ -164,7 +161,7 @@ def what_works(
     rho = m0.icc
     r2_1 = _clamp(1 - fit.variance["residual"] / m0.residual)
     r2_2 = _clamp(1 - fit.variance["team"] / m0.team) if m0.team > 0 else 0.0
-    g2 = sum(c.startswith(LA_TERM) for c in X.columns)
+    g2 = sum(is_la_term(c) for c in X.columns)
 
     teams = view["teams"]
     analysed_teams = frame.groupby("team_id")["arm"].first()

@@ -2,9 +2,10 @@
 
 With s the 0/1 indicator of a subgroup's first level, ``y ~ arm + baseline + s + arm·s [+ LA]``
 is fitted by §4's rules (REML at the global maximum with the model-based covariance of the
-fixed effects, or the OLS cluster-robust fallback). The interaction is reported with its SE and
-normal p; the arm effect in each level is b_arm (s = 0) or b_arm + b_int (s = 1), its SE from
-the covariance and CI ± 1.959964 SE. A level with fewer than ``MIN_PARTICIPANTS_PER_ARM``
+fixed effects, or the OLS fallback with the bias-reduced cluster-robust covariance). The
+interaction is reported with its SE and p from t with §4's df (J − g₂ − 2); the arm effect in
+each level is b_arm (s = 0) or b_arm + b_int (s = 1), its SE from the covariance and CI
+± t₀.₉₇₅(df) SE. A level with fewer than ``MIN_PARTICIPANTS_PER_ARM``
 analysed in either arm is not estimable there (the interaction is still reported).
 """
 
@@ -15,9 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from kitbag_analysis.analysis.models import MIN_PARTICIPANTS_PER_ARM, Z95, design, fit_continuous
+from kitbag_analysis.analysis.models import MIN_PARTICIPANTS_PER_ARM, design, fit_continuous, t_interval, t_p_value
 from kitbag_analysis.analysis.outcomes import SUBGROUPS, Outcome, Subgroup
 from kitbag_analysis.analysis.results import NOT_ESTIMABLE, OK
 from kitbag_analysis.study.load import Study
@@ -55,11 +55,12 @@ class SubgroupResult:
     estimate: float | None = None  # the interaction arm·s
     se: float | None = None
     p_value: float | None = None
-    df_resid: float | None = None
+    df_resid: float | None = None  # n − p (the disclosure rule of §6)
+    df: float | None = None  # §4's J − g₂ − 2, of the p-value and the levels' CIs
     reason: str | None = None  # why the interaction could not be estimated
 
     def to_json(self) -> dict[str, Any]:
-        interaction: dict[str, Any] = {"estimate": self.estimate, "se": self.se, "p_value": self.p_value}
+        interaction: dict[str, Any] = {"estimate": self.estimate, "se": self.se, "p_value": self.p_value, "df": self.df}
         if self.reason:
             interaction["reason"] = self.reason
         return {"interaction": interaction, "levels": {k: v.to_json() for k, v in self.levels.items()}}
@@ -93,9 +94,9 @@ def fit_subgroup(
             levels[level] = LevelEffect(NOT_ESTIMABLE, n[level], reason=SMALL_LEVEL)
             continue
         b, se = fit.combination(weights)
-        levels[level] = LevelEffect(OK, n[level], b, se, b - Z95 * se, b + Z95 * se)
-    p = float(2 * stats.norm.sf(abs(b_int / se_int)))
-    return SubgroupResult(subgroup.name, fit.model, levels, b_int, se_int, p, fit.df_resid)
+        levels[level] = LevelEffect(OK, n[level], b, se, *t_interval(b, se, fit.df))
+    p = t_p_value(b_int, se_int, fit.df)
+    return SubgroupResult(subgroup.name, fit.model, levels, b_int, se_int, p, fit.df_resid, fit.df)
 
 
 SMALL_LEVEL = f"fewer than {MIN_PARTICIPANTS_PER_ARM} analysed participants in an arm of this level"
@@ -117,10 +118,14 @@ def _without_interaction(
         if min(n[level].values()) < MIN_PARTICIPANTS_PER_ARM or fit is None:
             levels[level] = LevelEffect(NOT_ESTIMABLE, n[level], reason=SMALL_LEVEL if fit else NO_INTERACTION)
             continue
-        b, se = fit.estimate, fit.se
-        levels[level] = LevelEffect(OK, n[level], b, se, b - Z95 * se, b + Z95 * se)
+        levels[level] = LevelEffect(OK, n[level], fit.estimate, fit.se, *fit.ci)
     return SubgroupResult(
-        subgroup.name, fit.model if fit else None, levels, reason=NO_INTERACTION, df_resid=fit.df_resid if fit else None
+        subgroup.name,
+        fit.model if fit else None,
+        levels,
+        reason=NO_INTERACTION,
+        df_resid=fit.df_resid if fit else None,
+        df=fit.df if fit else None,
     )
 
 
