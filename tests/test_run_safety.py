@@ -289,7 +289,9 @@ def test_ctrl_c_stops_the_notebook_a_dask_task_is_running(cluster, small_study_m
     _wait_for(lambda: _kernels_of(worker_tmps) or run.poll() is not None, 600)  # a task's notebook runs
     assert run.poll() is None
     _interrupted(run)
-    assert _kernels_of(worker_tmps) == []  # at the moment the run has exited
+    # killed, not left to finish their notebook: gone within moments of the run's exit (a kill sent
+    # to a kernel that is starting as the run ends may take a moment to land on a loaded machine)
+    _wait_for(lambda: _kernels_of(worker_tmps) == [], 5)
     _nothing_published(out, tmp)
 
 
