@@ -227,3 +227,42 @@ def test_the_pattern_shows_its_progress_on_a_terminal_only(small_study_master: P
             assert text.endswith("\n")
         else:
             assert text == ""
+
+
+def _families_exposed(study_dir: Path) -> list[tuple]:
+    """The attacker of the review: a local authority's mean or share hidden for resting on fewer
+    than 10 people, worked out as the pooled value (n published exactly) minus the shown ones."""
+    from kitbag_analysis.analysis.analyse import analysis_counts
+    from kitbag_analysis.pages.report import suppression_pattern
+    from kitbag_analysis.sdc.release import make_release
+    from kitbag_analysis.sdc.statistics import _family
+
+    study = load_study(study_dir)
+    pattern = suppression_pattern(study)
+    cells, counts = {}, {}
+    for unit in study.units:
+        for c in make_release(study, analysis_counts(study, unit), pattern.protection).cells():
+            cells[c.key] = c
+            if c.measure == "n":
+                counts[c.key] = c
+    exposed = []
+    las = list(study.settings.local_authorities)
+    for key, cell in cells.items():
+        if key.unit != "all" or cell.suppressed or cell.value is None or not _family(cell):
+            continue
+        arm = key.column.split(" ")[0]
+        hidden = [la for la in las if (c := cells.get(CellKey(la, *list(vars(key).values())[1:]))) and c.suppressed]
+        n = [counts[CellKey(la, key.table, key.population, key.row, arm)] for la in hidden]
+        if hidden and (any(c.suppressed for c in n) is False) and sum(c.value for c in n) < 10:
+            exposed.append((key.label, hidden))
+    return exposed
+
+
+@pytest.mark.parametrize(("children", "seed"), [(400, 1), (120, 3)])
+def test_a_hidden_mean_or_share_is_not_the_pooled_minus_the_shown(children: int, seed: int, tmp_path: Path) -> None:
+    """Review findings: Haringey's control share referred (9 of 38) came back as the pooled share
+    minus the other three; an LA's baseline mean over 9 children as the pooled mean minus the rest."""
+    from kitbag_analysis.synthetic.generate import SynthSpec, write_study
+
+    study = write_study(tmp_path / "study", SynthSpec(seed=seed, children=children))
+    assert _families_exposed(study) == []

@@ -26,7 +26,7 @@ from typing import Any
 from data_contracts.participants import BY_TYPE
 from kitbag_analysis.analysis.names import EFFECTIVENESS
 from kitbag_analysis.errors import NoSafePattern, ReleaseRefused
-from kitbag_analysis.sdc.cells import CellKey
+from kitbag_analysis.sdc.cells import COMPLEMENT, CellKey
 from kitbag_analysis.sdc.ledger import Entry, Ledger
 from kitbag_analysis.sdc.linked import LinkedSet
 from kitbag_analysis.sdc.monitoring import report_equivalents
@@ -35,6 +35,7 @@ from kitbag_analysis.study.units import ALL
 
 CHANGED = "changed by fewer than the threshold since an earlier release"
 KEPT = "suppressed in an earlier release"
+BREAKDOWN = "a category of a count that changed by fewer than the threshold since an earlier release"
 # The main results of a release: the pooled trial's models of the children's outcomes. A release
 # that would have to hide every one of them because their counts changed by too few people is
 # refused rather than published; a model so affected is otherwise withheld ("a count it rests on
@@ -255,6 +256,7 @@ def pattern_over_time(linked: LinkedSet, threshold: int, ledger: Ledger, what: s
     cannot be). Its `Pattern.history` says what each earlier release asked and `ledger_cost` what
     that cost (cells suppressed beyond the pattern without the ledger)."""
     past = history(ledger, linked.values, threshold, linked.exact)
+    _protect_breakdowns(linked, past)
     refusal = past.refusal()
     if refusal:
         raise ReleaseRefused(f"the release is refused: {refusal}. No {what} was written.")
@@ -266,6 +268,19 @@ def pattern_over_time(linked: LinkedSet, threshold: int, ledger: Ledger, what: s
         raise ReleaseRefused(f"the release is refused: {why}. No {what} was written.") from None
     cost = _ledger_cost(linked, pattern) if past.forced else None
     return replace(pattern, linked=linked, history=past, ledger_cost=cost, moved=frozenset(past.moved))
+
+
+def _protect_breakdowns(linked: LinkedSet, past: History) -> None:
+    """Where an exact count moved by too few people (one child withdrew from a team's arm), a
+    category of a characteristic left unchanged and shown would tell the holder of both releases
+    that the leaver was not in it: every category summing to that count is suppressed with the
+    ones that changed (`BREAKDOWN`), so the change cannot be placed."""
+    exact = linked.exact
+    for identity in linked.identities:
+        if identity.total in past.moved:
+            for part in identity.parts:
+                if part not in exact and part.table != COMPLEMENT:
+                    past.forced.setdefault(part, BREAKDOWN)
 
 
 def _ledger_cost(linked: LinkedSet, pattern: Pattern) -> int:

@@ -37,6 +37,7 @@ from kitbag_analysis.analysis.whatworks.compliance import THETAS
 from kitbag_analysis.sdc.cells import CellKey, complement_key
 from kitbag_analysis.sdc.policy import exact_keys
 from kitbag_analysis.sdc.release import make_release
+from kitbag_analysis.sdc.statistics import coordinated
 from kitbag_analysis.sdc.whatworks_tables import COMPLIANCE, NOT_USED, USED, compliance_row
 from kitbag_analysis.study.load import Study
 from kitbag_analysis.study.units import ALL
@@ -77,6 +78,7 @@ class LinkedSet:
     bounds: list[tuple[CellKey, CellKey]] = field(default_factory=list)  # (smaller, larger)
     complements: frozenset[CellKey] = frozenset()  # never published: a total minus its part, when small
     policy: Disclosure = Disclosure()  # the study's disclosure policy (analysis-plan.md §6.2)
+    statistics: frozenset[CellKey] = frozenset()  # means and shares hidden across units (`sdc.statistics`)
 
     @property
     def exact(self) -> frozenset[CellKey]:
@@ -156,6 +158,8 @@ def linked_set(study: Study, analyses: dict[str, UnitAnalysis] | None = None) ->
     releases = {u: make_release(study, analyses[u], frozenset()) for u in units}
     values = _counts(releases)
     linked = LinkedSet(values=values, policy=study.settings.disclosure)
+    las = list(study.settings.local_authorities)
+    linked.statistics = coordinated(releases, las, study.settings.sdc_threshold, study.settings.disclosure)
     by_unit: dict[str, list[CellKey]] = defaultdict(list)
     for key in values:
         by_unit[key.unit].append(key)

@@ -75,7 +75,8 @@ class Pattern:
     def protection(self) -> Protection:
         """What a unit's publisher applies (`sdc.rules.Publisher`)."""
         policy = self.linked.policy if self.linked is not None else Disclosure()
-        return Protection(self.suppressed, self.known, self.moved, policy)
+        statistics = self.linked.statistics if self.linked is not None else frozenset()
+        return Protection(self.suppressed, self.known, self.moved, policy, statistics)
 
 
 def _weight(key: CellKey, value: int) -> float:

@@ -68,6 +68,7 @@ class Protection:
     known: frozenset[CellKey] | None = None  # None: no pattern, the policy's rule alone decides
     moved: frozenset[CellKey] = frozenset()
     policy: Disclosure = Disclosure()
+    statistics: frozenset[CellKey] = frozenset()  # means and shares hidden across units (`sdc.statistics`)
 
 
 class Publisher:
@@ -81,7 +82,9 @@ class Publisher:
         self.threshold = threshold
         protection = pattern if isinstance(pattern, Protection) else Protection(frozenset(pattern))
         if policy is not None:
-            protection = Protection(protection.suppressed, protection.known, protection.moved, policy)
+            protection = Protection(
+                protection.suppressed, protection.known, protection.moved, policy, protection.statistics
+            )
         self.protection = protection
         self.pattern = protection.suppressed
         self.policy = protection.policy
@@ -161,7 +164,8 @@ class Publisher:
         # may be that small) is suppressed, as is one whose count moved since an earlier release
         few = not of_counts and any(c.measure == "n" and c.value and 0 < c.value < self.threshold for c in on)
         moved = not of_counts and any(self.moved(c) for c in on)
-        return Cell(key, measure, float(value), small or few or moved or any(c.suppressed for c in on))
+        coordinated = key in self.protection.statistics
+        return Cell(key, measure, float(value), small or few or moved or coordinated or any(c.suppressed for c in on))
 
 
 __all__ = [
