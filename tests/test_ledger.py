@@ -411,3 +411,30 @@ def test_a_60_child_study_publishes_its_pooled_flow_and_results(tmp_path: Path) 
     results = [k for k, v in pooled.items() if k[1:3] == ("effectiveness", "children") and v is not None]
     assert results, "the pooled results for children are published"
     assert not propagation(releases).solve()[1]
+
+
+def test_an_unchanged_category_does_not_place_a_leaver(study: Path) -> None:
+    """Review finding: one child left Haringey's control arm (the flow, exact, says so) while 20
+    boys left Bexley; an unchanged shown category of Haringey control (male 23, child in need 12)
+    told the holder of both releases what the leaver was not. Every category summing to a count that moved by
+    fewer than the threshold is now suppressed in the later release."""
+    first, _ = counts_releases(study)
+    record(study, first, "R1")
+    loaded = load_study(study)
+    teams = loaded["teams"].set_index("team_id")
+    kids = loaded["children"].assign(la=lambda f: f["team_id"].map(teams["local_authority"]))
+    kids = kids.assign(arm=kids["team_id"].map(teams["arm"]))
+    leaver = kids.loc[(kids["la"] == "haringey") & (kids["arm"] == "control"), "child_id"].iloc[0]
+    boys = kids.loc[(kids["la"] == "bexley") & (kids["gender"] == "male")]
+    others = [*boys.loc[boys["arm"] == "kitbag", "child_id"][:10], *boys.loc[boys["arm"] == "control", "child_id"][:10]]
+    withdraw(study, [leaver, *others])
+    try:
+        second, _ = counts_releases(study)
+    except ReleaseRefused:
+        pytest.skip("refused outright: nothing about the leaver is published")
+    before, after = counts(first), counts(second)
+    included = ("haringey", "participant_flow", "children", "included", "control")
+    assert before[included] - after[included] == 1  # the flow is exact: one child left
+    categories = [k for k in after if k[:3] == ("haringey", "baseline", "children") and ": " in k[3]]
+    unchanged = [k for k in categories if k[4] == "control" and after[k] is not None and before.get(k) == after[k]]
+    assert not [k for k in unchanged if after[k] > 0], unchanged
