@@ -226,14 +226,18 @@ class DaskExecutor(Executor):
 
 
 _RUNNING: set[str] = set()  # on a Dask worker: the runs whose tasks it is running
+_STOPPED: set[str] = set()  # ... and the runs stopped (a task of one that starts late runs nothing)
 
 
 def _dask_task(runner: Runner, run: str, *args: object) -> UnitOutcome:
     """One unit as a Dask task of run ``run``: its kernel ends with the task (no kernel outlives
     its task), or at once when the run is stopped (`_stop_run`)."""
-    from kitbag_analysis.runs.kernels import shutdown
+    from kitbag_analysis.runs.kernels import allow, shutdown
 
+    if run in _STOPPED:
+        raise RunFailed("the run was stopped before this unit started")
     _RUNNING.add(run)
+    allow()
     try:
         return runner(*args)
     finally:
@@ -246,6 +250,7 @@ def _stop_run(run: str) -> bool:
     it this worker is running, so its notebook fails now (a running Dask task cannot be cancelled)."""
     from kitbag_analysis.runs.kernels import kill_now
 
+    _STOPPED.add(run)
     if run not in _RUNNING:
         return False
     kill_now()

@@ -16,6 +16,8 @@ import os
 import signal
 from pathlib import Path
 
+from kitbag_analysis.errors import RunFailed
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"  # package data
 PR_SET_PDEATHSIG = 1
 _KERNEL: dict = {}
@@ -33,6 +35,8 @@ def kernel():  # noqa: ANN201 - a jupyter_client KernelManager
 
     from kitbag_analysis.runs.private_folder import process_folder
 
+    if _KERNEL.get("stopped"):  # the run this process serves was stopped: no new kernel for it
+        raise RunFailed("the run was stopped; no kernel is started for it")
     km = _KERNEL.get("km")
     if km is None or not km.is_alive():
         folder = process_folder()
@@ -53,9 +57,16 @@ def kernel():  # noqa: ANN201 - a jupyter_client KernelManager
     return km
 
 
+def allow() -> None:
+    """A new task of a run that was not stopped: kernels may start again."""
+    _KERNEL.pop("stopped", None)
+
+
 def kill_now() -> None:
     """Kill this process's kernel at once, from any thread (the run it serves was stopped): the
-    notebook running in it fails now instead of running on to its end."""
+    notebook running in it fails now instead of running on to its end, and no kernel starts again
+    until the next task (`allow`), so the task's next notebook cannot bring one back."""
+    _KERNEL["stopped"] = True
     km = _KERNEL.get("km")
     process = getattr(getattr(km, "provisioner", None), "process", None)
     if process is not None:
