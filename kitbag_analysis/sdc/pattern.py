@@ -204,21 +204,13 @@ def suppression_pattern(
             for c in audit(intervals, threshold, required.of(intervals, threshold))
             if c.key in hidden or c.width > 1e-6
         ]
-        log.info(
-            "disclosure pattern: round %d, %d cells suppressed (%s), %.1f s of %.0f s",
-            rounds,
-            len(suppressed - linked.complements),
-            method,
-            time.perf_counter() - started,
-            limit,
-        )
+        seconds = time.perf_counter() - started
+        cells = len(suppressed - linked.complements)
+        progress = f"disclosure pattern: round {rounds}, {cells} cells suppressed ({method})"
+        log.info(f"{progress}, {seconds:.1f} s of {limit:g} s")
         if not narrow:
-            log.info(
-                "disclosure pattern found: %s, audit passed, %.1f s",
-                _summary(methods),
-                time.perf_counter() - started,
-                extra={"final": True},
-            )
+            found = f"disclosure pattern found: {_summary(methods)}, audit passed, {seconds:.1f} s"
+            log.info(found, extra={"final": True})
             suppressed, intervals, released = _release_spill(
                 linked, suppressed, hidden, intervals, threshold, memo, required
             )
